@@ -1,0 +1,37 @@
+"""Word lists the extraction rules use, loaded once from documented data files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+
+def data_lines(filename: str) -> list[list[str]]:
+    """The tab-separated fields of each non-comment line of a packaged data file."""
+    text = resources.files("quotegraph.data").joinpath(filename).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            rows.append([field.strip() for field in line.split("\t")])
+    return rows
+
+
+@dataclass(frozen=True)
+class Verb:
+    lemma: str
+    kind: str  # speech, writing, cognition, evidence
+    weight: float
+
+
+@lru_cache(maxsize=1)
+def reporting_verbs() -> dict[str, Verb]:
+    verbs: dict[str, Verb] = {}
+    for lemma, kind, weight in data_lines("reporting_verbs.tsv"):
+        verbs.setdefault(lemma, Verb(lemma, kind, float(weight)))
+    return verbs
+
+
+@lru_cache(maxsize=1)
+def source_phrases() -> dict[tuple[str, ...], float]:
+    return {tuple(phrase.split()): float(weight) for phrase, weight in data_lines("source_phrases.tsv")}

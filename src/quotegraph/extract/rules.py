@@ -1,0 +1,338 @@
+"""The rule-based extractor: reporting verbs and their arguments on a dependency parse,
+"according to" phrases, and quotations found by their marks.
+
+Works on the working text of an :class:`~quotegraph.annotate.Annotated` article and returns
+:class:`~quotegraph.model.Attribution` records in original-text offsets. Each rule names itself
+in ``Attribution.rule`` so that confidence can be calibrated per rule and a learned tagger can
+replace or complement any one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from quotegraph.extract.lexicon import reporting_verbs, source_phrases
+from quotegraph.extract.quotes import Quote, find_quotes
+from quotegraph.model import Attribution, Kind, Span
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+    from quotegraph.annotate import Annotated
+
+SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj"}
+CONTENT_DEPS = {"ccomp"}
+INFINITIVE_CONTENT_LEMMAS = {"vow", "promise", "pledge", "urge", "threaten", "call", "ask", "warn", "demand", "want", "hope", "plan", "tell", "refuse", "decline", "agree", "propose"}
+CUE_MODIFIER_DEPS = {"aux", "auxpass", "neg"}
+EXPLETIVE_SUBJECTS = {"it", "there"}
+TRIM_CHARS = " \t\r\n,;:—–-"
+QUOTE_CHARS = "\"“”„«»‘’'"
+MIN_CONTENT_CHARS = 8
+SHORT_QUOTE_WORDS = 4  # quotes shorter than this are scare quotes unless a cue claims them
+
+
+@dataclass
+class _Candidate:
+    """An attribution under construction, in working-text offsets."""
+
+    cue: list[tuple[int, int]]
+    content: list[tuple[int, int]]
+    source: tuple[int, int] | None
+    weight: float
+    rule: str
+    quotes: list[Quote] = field(default_factory=list)
+    complete_quotes: bool = True
+    verb_index: int | None = None
+
+
+def _trim(text: str, start: int, end: int, keep_final_period: bool = False) -> tuple[int, int]:
+    """Strip outer whitespace and clause punctuation; a final period goes unless inside quotes."""
+    while start < end and text[start] in TRIM_CHARS:
+        start += 1
+    while end > start:
+        ch = text[end - 1]
+        if ch in TRIM_CHARS or (ch == "." and not keep_final_period and not _period_belongs(text, start, end)):
+            end -= 1
+            continue
+        break
+    return start, end
+
+
+def _period_belongs(text: str, start: int, end: int) -> bool:
+    """A final period belongs to an abbreviation ("U.S.") rather than the sentence."""
+    word_start = end - 1
+    while word_start > start and not text[word_start - 1].isspace():
+        word_start -= 1
+    word = text[word_start:end]
+    return word.count(".") >= 2 and len(word) <= 6
+
+
+def _subtree_bounds(token: Token, exclude: set[int] | None = None) -> tuple[int, int]:
+    """Character bounds of the contiguous run of ``token``'s subtree around it."""
+    indices = sorted(t.i for t in token.subtree if not exclude or t.i not in exclude)
+    # keep the contiguous run containing the token itself
+    pos = indices.index(token.i) if token.i in indices else 0
+    lo = hi = pos
+    while lo > 0 and indices[lo - 1] == indices[lo] - 1:
+        lo -= 1
+    while hi + 1 < len(indices) and indices[hi + 1] == indices[hi] + 1:
+        hi += 1
+    doc = token.doc
+    first, last = doc[indices[lo]], doc[indices[hi]]
+    return first.idx, last.idx + len(last.text)
+
+
+class RuleExtractor:
+    """Finds attributions with hand-written rules over a spaCy parse."""
+
+    name = "rules"
+
+    def __call__(self, annotated: Annotated) -> list[Attribution]:
+        text = annotated.cleaned.text
+        doc = annotated.doc
+        body_start = annotated.cleaned.to_working(annotated.cleaned.body_start)
+        quotes = [q for q in find_quotes(text) if q.end > body_start]
+        candidates: list[_Candidate] = []
+        for token in doc:
+            if token.idx < body_start:
+                continue
+            cand = self._verb_candidate(token, text, quotes)
+            if cand is not None:
+                candidates.append(cand)
+        candidates.extend(self._phrase_candidates(doc, text, body_start))
+        candidates = self._dedupe(candidates)
+        return [self._finish(c, annotated, text) for c in candidates]
+
+    # -- reporting verbs -------------------------------------------------------------------
+
+    def _verb_candidate(self, verb: Token, text: str, quotes: list[Quote]) -> _Candidate | None:
+        if not verb.tag_.startswith("VB"):
+            return None
+        entry = reporting_verbs().get(verb.lemma_.lower())
+        if entry is None:
+            return None
+        subject = self._subject(verb)
+        if subject is not None and subject.lower_ in EXPLETIVE_SUBJECTS and subject.dep_ == "nsubjpass":
+            return None  # "it was reported that ...": no source in the sentence
+        content, rule = self._content(verb, text, quotes, subject)
+        if content is None:
+            return None
+        cue_bounds = self._cue_bounds(verb, subject)
+        source = None
+        if subject is not None:
+            source = _trim(text, *_subtree_bounds(subject))
+        content_pieces = self._cut(content, [cue_bounds] + ([source] if source else []))
+        content_pieces = [p for p in (_trim(text, s, e) for s, e in content_pieces) if p[1] - p[0] >= 2]
+        if not content_pieces:
+            return None
+        if sum(e - s for s, e in content_pieces) < MIN_CONTENT_CHARS:
+            return None
+        if source is None:
+            return None
+        weight = entry.weight
+        touched = [q for q in quotes if any(q.start < e and s < q.end for s, e in content_pieces)]
+        # extend a content that covers part of a quotation to the whole quotation
+        if touched:
+            pieces = list(content_pieces)
+            for q in touched:
+                if q.end - q.start < 400 or q.complete:
+                    pieces.append((q.start, q.end))
+            content_pieces = _merge(pieces, forbidden=[cue_bounds, source])
+        return _Candidate(
+            cue=[cue_bounds], content=content_pieces, source=source, weight=weight, rule=rule,
+            quotes=touched, complete_quotes=all(q.complete for q in touched), verb_index=verb.i,
+        )
+
+    @staticmethod
+    def _subject(verb: Token) -> Token | None:
+        for child in verb.children:
+            if child.dep_ in SUBJECT_DEPS:
+                return child
+        # "..., he said, adding that ..." / "he said and added": the subject of the head verb
+        if verb.dep_ in ("conj", "advcl", "xcomp") and verb.head.i < verb.i:
+            for child in verb.head.children:
+                if child.dep_ in SUBJECT_DEPS and child.i < verb.i:
+                    return child
+        return None
+
+    def _content(self, verb: Token, text: str, quotes: list[Quote], subject: Token | None) -> tuple[tuple[int, int] | None, str]:
+        comps = [c for c in verb.children if c.dep_ in CONTENT_DEPS]
+        if comps:
+            comp = max(comps, key=lambda c: len(list(c.subtree)))
+            exclude = {verb.i} | ({t.i for t in subject.subtree} if subject is not None else set())
+            return _subtree_bounds(comp, exclude), "verb-ccomp"
+        adjacent = self._adjacent_quote(verb, text, quotes, subject)
+        if adjacent is not None:
+            return (adjacent.start, adjacent.end), "verb-quote"
+        # "“...,” he said" often parses with the quoted clause as the head of "said"
+        if verb.dep_ in ("parataxis", "ccomp") and verb.head.i < verb.i:
+            exclude = {t.i for t in verb.subtree}
+            start, end = _subtree_bounds(verb.head, exclude)
+            if end <= verb.idx:
+                return (start, end), "verb-head"
+        if verb.lemma_.lower() in INFINITIVE_CONTENT_LEMMAS:
+            for child in verb.children:
+                if child.dep_ == "xcomp" and child.i > verb.i and any(t.dep_ == "aux" and t.lower_ == "to" for t in child.children):
+                    return _subtree_bounds(child), "verb-xcomp"
+        return None, ""
+
+    @staticmethod
+    def _adjacent_quote(verb: Token, text: str, quotes: list[Quote], subject: Token | None) -> Quote | None:
+        """A quotation right before the source-and-cue ("“...,” he said") or right after it."""
+        sent = verb.sent
+        clause_tokens = [verb] + (list(subject.subtree) if subject is not None else [])
+        clause_start = min(t.idx for t in clause_tokens)
+        clause_end = max(t.idx + len(t.text) for t in clause_tokens)
+        for q in quotes:
+            if q.end <= clause_start and q.end >= sent.start_char - 2:
+                gap = text[q.end:clause_start]
+                if all(not ch.isalnum() for ch in gap) and len(gap) <= 4:
+                    return q
+            if q.start >= clause_end and q.start <= sent.end_char + 1:
+                gap = text[clause_end:q.start]
+                if all(not ch.isalnum() for ch in gap) and len(gap) <= 4:
+                    return q
+        return None
+
+    @staticmethod
+    def _cue_bounds(verb: Token, subject: Token | None) -> tuple[int, int]:
+        tokens = [verb]
+        for child in verb.children:
+            if child.dep_ in CUE_MODIFIER_DEPS and child.i < verb.i:
+                tokens.append(child)
+            elif child.dep_ == "advmod" and child.i < verb.i and (subject is None or child.i > subject.i):
+                tokens.append(child)
+            elif child.dep_ == "prt" and child.i == verb.i + 1:
+                tokens.append(child)
+        first = min(tokens, key=lambda t: t.i)
+        last = max(tokens, key=lambda t: t.i)
+        # keep the cue contiguous: only modifiers that sit right before the verb
+        doc = verb.doc
+        start_i = verb.i
+        while start_i - 1 >= first.i and doc[start_i - 1] in tokens:
+            start_i -= 1
+        end_i = verb.i
+        while end_i + 1 <= last.i and doc[end_i + 1] in tokens:
+            end_i += 1
+        return doc[start_i].idx, doc[end_i].idx + len(doc[end_i].text)
+
+    @staticmethod
+    def _cut(bounds: tuple[int, int], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        pieces = [bounds]
+        for hs, he in holes:
+            next_pieces = []
+            for s, e in pieces:
+                if he <= s or hs >= e:
+                    next_pieces.append((s, e))
+                    continue
+                if s < hs:
+                    next_pieces.append((s, hs))
+                if he < e:
+                    next_pieces.append((he, e))
+            pieces = next_pieces
+        if len(pieces) > 1:  # keep the largest piece: a cut clause is one content
+            pieces = [max(pieces, key=lambda p: p[1] - p[0])]
+        return pieces
+
+    # -- "according to X" ------------------------------------------------------------------
+
+    def _phrase_candidates(self, doc: Doc, text: str, body_start: int) -> list[_Candidate]:
+        found = []
+        phrases = source_phrases()
+        for sent in doc.sents:
+            if sent.start_char < body_start:
+                continue
+            lowers = [t.lower_ for t in sent]
+            for i in range(len(lowers)):
+                for phrase, weight in phrases.items():
+                    if tuple(lowers[i : i + len(phrase)]) != phrase:
+                        continue
+                    last = sent[i + len(phrase) - 1]
+                    objects = [c for c in last.children if c.dep_ == "pobj"]
+                    if not objects:
+                        continue
+                    source = _trim(text, *_subtree_bounds(objects[0]))
+                    cue = (sent[i].idx, last.idx + len(last.text))
+                    pieces = self._cut((sent.start_char, sent.end_char), [(cue[0], source[1])])
+                    pieces = [_trim(text, s, e) for s, e in pieces]
+                    pieces = [p for p in pieces if p[1] - p[0] >= MIN_CONTENT_CHARS]
+                    if pieces:
+                        found.append(_Candidate(cue=[cue], content=pieces, source=source, weight=weight, rule="according-to"))
+        return found
+
+    # -- assembly --------------------------------------------------------------------------
+
+    @staticmethod
+    def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
+        """Drop a candidate whose cue sits inside another's content when that one is stronger
+        (e.g. "said" inside a quotation attributed to someone else is kept: it is nested speech),
+        and identical duplicates."""
+        seen: set[tuple] = set()
+        unique = []
+        for c in candidates:
+            key = (tuple(c.cue), tuple(c.content))
+            if key in seen:
+                continue
+            seen.add(key)
+            unique.append(c)
+        return unique
+
+    @staticmethod
+    def _finish(c: _Candidate, annotated: Annotated, text: str) -> Attribution:
+        to_orig = annotated.cleaned.to_original
+        original = annotated.cleaned.original
+
+        def span(pieces: list[tuple[int, int]]) -> Span:
+            mapped = []
+            for s, e in pieces:
+                s2, e2 = _trim(original, to_orig(s), to_orig(e), keep_final_period=True)
+                mapped.append((s2, e2))
+            return Span.join(original, mapped)
+
+        content = span(c.content)
+        if c.quotes:
+            kind = Kind.DIRECT if _only_quotes(text, c.content, c.quotes) else Kind.MIXED
+        else:
+            kind = Kind.INDIRECT
+        confidence = c.weight
+        if kind is Kind.DIRECT:
+            confidence = min(0.99, confidence + 0.03)
+        if not c.complete_quotes:
+            confidence *= 0.85
+        return Attribution(
+            content=content,
+            source=span([c.source]) if c.source else None,
+            cue=span(c.cue),
+            kind=kind,
+            confidence=round(confidence, 3),
+            rule=c.rule,
+        )
+
+
+def _only_quotes(text: str, pieces: list[tuple[int, int]], quotes: list[Quote]) -> bool:
+    """True when every piece of content is covered by quotations (up to punctuation)."""
+    for s, e in pieces:
+        covered = [(max(s, q.start), min(e, q.end)) for q in quotes if q.start < e and s < q.end]
+        pos = s
+        for cs, ce in sorted(covered):
+            if any(ch.isalnum() for ch in text[pos:cs]):
+                return False
+            pos = max(pos, ce)
+        if any(ch.isalnum() for ch in text[pos:e]):
+            return False
+    return True
+
+
+def _merge(pieces: list[tuple[int, int]], forbidden: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(pieces):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    result = []
+    for s, e in merged:
+        cut = RuleExtractor._cut((s, e), forbidden) if forbidden else [(s, e)]
+        result.extend(cut)
+    return result

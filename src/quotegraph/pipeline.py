@@ -1,0 +1,74 @@
+"""Composes the stages: ingest → clean → annotate → extract → resolve.
+
+``extract(text)`` is the one entry point most callers need; ``Pipeline`` keeps the loaded
+models for batch work (one per worker process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from quotegraph.annotate import Annotated, annotate, load_nlp
+from quotegraph.clean import clean
+from quotegraph.extract import Extractor, RuleExtractor
+from quotegraph.model import Article, Attribution, Extraction
+from quotegraph.resolve import resolve
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+
+@dataclass
+class Pipeline:
+    """The loaded stages. Build once, call for every article."""
+
+    extractor: Extractor = field(default_factory=RuleExtractor)
+    nlp: Language | None = None
+    min_confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.nlp is None:
+            self.nlp = load_nlp()
+
+    def annotate(self, article: Article) -> Annotated:
+        return annotate(clean(article.text), self.nlp)
+
+    def run_annotated(self, article: Article, annotated: Annotated) -> Extraction:
+        found = [a for a in self.extractor(annotated) if a.confidence >= self.min_confidence]
+        found.sort(key=lambda a: (a.content.start, a.content.end))
+        attributions, speakers = resolve(annotated, found)
+        return Extraction(
+            article=article,
+            attributions=tuple(attributions),
+            speakers=tuple(speakers),
+            damage=annotated.cleaned.damage,
+        )
+
+    def __call__(self, article: Article) -> Extraction:
+        return self.run_annotated(article, self.annotate(article))
+
+
+_default: Pipeline | None = None
+
+
+def default_pipeline() -> Pipeline:
+    global _default
+    if _default is None:
+        _default = Pipeline()
+    return _default
+
+
+def extract_article(article: Article) -> Extraction:
+    """Run every stage on one article."""
+    return default_pipeline()(article)
+
+
+def extract(text: str) -> Extraction:
+    """Find every attribution in ``text`` (one article) and resolve its speakers."""
+    from quotegraph.ingest.text import article_from_text
+
+    return extract_article(article_from_text(text))
+
+
+__all__ = ["Attribution", "Pipeline", "extract", "extract_article"]
