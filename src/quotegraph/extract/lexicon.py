@@ -21,17 +21,24 @@ def data_lines(filename: str) -> list[list[str]]:
 class Verb:
     lemma: str
     kind: str  # speech, writing, cognition, evidence
-    weight: float
+    weight: float  # prior confidence with a clause or quotation as content
+    object_weight: float  # prior confidence with a direct object as content (0: never)
 
 
 @lru_cache(maxsize=1)
 def reporting_verbs() -> dict[str, Verb]:
     verbs: dict[str, Verb] = {}
-    for lemma, kind, weight in data_lines("reporting_verbs.tsv"):
-        verbs.setdefault(lemma, Verb(lemma, kind, float(weight)))
+    for lemma, kind, weight, object_weight in data_lines("reporting_verbs.tsv"):
+        verbs.setdefault(lemma, Verb(lemma, kind, float(weight), float(object_weight)))
     return verbs
 
 
 @lru_cache(maxsize=1)
 def source_phrases() -> dict[tuple[str, ...], float]:
     return {tuple(phrase.split()): float(weight) for phrase, weight in data_lines("source_phrases.tsv")}
+
+
+@lru_cache(maxsize=1)
+def cue_prepositions() -> dict[tuple[str, str], float]:
+    """(verb lemma, preposition) pairs whose prepositional object is the content."""
+    return {(verb, prep): float(weight) for verb, prep, weight in data_lines("cue_prepositions.tsv")}

@@ -42,11 +42,13 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum()
 
 
-def _classify(text: str, i: int) -> str | None:
+def _classify(text: str, i: int, width: int = 1) -> str | None:
     """'open', 'close' or None (not a quotation mark here, e.g. an apostrophe or inch mark)."""
-    ch = text[i]
+    ch = '"' if width == 2 else text[i]
     before = text[i - 1] if i > 0 else " "
-    after = text[i + 1] if i + 1 < len(text) else " "
+    after = text[i + width] if i + width < len(text) else " "
+    if ch == "`":
+        return "open"
     if ch in DOUBLE_OPEN:
         return "open"
     if ch in DOUBLE_CLOSE:
@@ -55,7 +57,7 @@ def _classify(text: str, i: int) -> str | None:
         if before.isdigit() and not after.isalnum():
             return None  # 6'2" style measurements
         opens = before.isspace() or before in "([{—–-:;/" or i == 0
-        closes = after.isspace() or after in ".,;:!?)]}—–-" or i + 1 == len(text)
+        closes = after.isspace() or after in ".,;:!?)]}—–-" or i + width == len(text)
         if opens and not closes:
             return "open"
         if closes and not opens:
@@ -106,15 +108,29 @@ def find_quotes(text: str) -> list[Quote]:
 
 def _scan(text: str, double: bool) -> list[Quote]:
     marks: list[tuple[int, str]] = []
-    mark_chars = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT if double else SINGLE_OPEN + SINGLE_CLOSE + "'"
+    widths: dict[int, int] = {}
+    mark_chars = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT + "'`" if double else SINGLE_OPEN + SINGLE_CLOSE + "'"
+    skip_next = False
     for i, ch in enumerate(text):
-        if ch in mark_chars:
-            kind = _classify(text, i)
-            if kind is None:
-                continue
-            if kind == "close-single":
-                kind = "close"
-            marks.append((i, kind))
+        if skip_next:
+            skip_next = False
+            continue
+        if ch not in mark_chars:
+            continue
+        doubled = ch in "'`" and text[i + 1 : i + 2] == ch  # ''quote'' and ``quote'' (NYT style)
+        if double and ch == "'" and not doubled:
+            continue
+        if not double and (doubled or (i > 0 and text[i - 1] == ch)):
+            continue
+        width = 2 if doubled else 1
+        kind = _classify(text, i, width)
+        skip_next = doubled
+        if kind is None:
+            continue
+        if kind == "close-single":
+            kind = "close"
+        marks.append((i, kind))
+        widths[i] = width
     para_ends = _paragraph_ends(text)
     quotes: list[Quote] = []
     open_at: int | None = None
@@ -144,7 +160,7 @@ def _scan(text: str, double: bool) -> list[Quote]:
             end = para_end_after(open_at)
             stripped_end = len(text[:end].rstrip())
             if double and first_open is not None and stripped_end > first_open + 1:
-                quotes.append(Quote(first_open, stripped_end, first_open + 1, stripped_end, False, paragraphs))
+                quotes.append(Quote(first_open, stripped_end, first_open + widths[first_open], stripped_end, False, paragraphs))
             open_at = first_open = None
             paragraphs = 1
             continue
@@ -160,7 +176,7 @@ def _scan(text: str, double: bool) -> list[Quote]:
         else:  # close
             if open_at is not None:
                 begin = first_open if first_open is not None else open_at
-                quotes.append(Quote(begin, pos + 1, begin + 1, pos, True, paragraphs))
+                quotes.append(Quote(begin, pos + widths[pos], begin + widths[begin], pos, True, paragraphs))
                 open_at = first_open = None
                 paragraphs = 1
             elif double:
@@ -172,10 +188,10 @@ def _scan(text: str, double: bool) -> list[Quote]:
                 prev_end = quotes[-1].end if quotes else 0
                 start = _sentence_start_before(text, pos, max(para_floor, prev_end))
                 if pos - start >= 2:
-                    quotes.append(Quote(start, pos + 1, start, pos, False, 1))
+                    quotes.append(Quote(start, pos + widths[pos], start, pos, False, 1))
         idx += 1
     if open_at is not None and double and first_open is not None:
         end = len(text[: para_end_after(open_at)].rstrip())
-        if end > first_open + 1:
-            quotes.append(Quote(first_open, end, first_open + 1, end, False, paragraphs))
+        if end > first_open + widths[first_open]:
+            quotes.append(Quote(first_open, end, first_open + widths[first_open], end, False, paragraphs))
     return [q for q in quotes if q.inner_end > q.inner_start and text[q.inner_start : q.inner_end].strip()]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from quotegraph.extract.lexicon import reporting_verbs, source_phrases
+from quotegraph.extract.lexicon import cue_prepositions, reporting_verbs, source_phrases
 from quotegraph.extract.quotes import Quote, find_quotes
 from quotegraph.model import Attribution, Kind, Span
 
@@ -29,7 +29,7 @@ EXPLETIVE_SUBJECTS = {"it", "there"}
 TRIM_CHARS = " \t\r\n,;:—–-"
 QUOTE_CHARS = "\"“”„«»‘’'"
 MIN_CONTENT_CHARS = 8
-SHORT_QUOTE_WORDS = 4  # quotes shorter than this are scare quotes unless a cue claims them
+SHORT_QUOTE_WORDS = 4
 
 
 @dataclass
@@ -102,6 +102,7 @@ class RuleExtractor:
                 candidates.append(cand)
         candidates.extend(self._phrase_candidates(doc, text, body_start))
         candidates = self._dedupe(candidates)
+        self._continue_quotes(candidates, quotes, text)
         return [self._finish(c, annotated, text) for c in candidates]
 
     # -- reporting verbs -------------------------------------------------------------------
@@ -109,16 +110,40 @@ class RuleExtractor:
     def _verb_candidate(self, verb: Token, text: str, quotes: list[Quote]) -> _Candidate | None:
         if not verb.tag_.startswith("VB"):
             return None
-        entry = reporting_verbs().get(verb.lemma_.lower())
-        if entry is None:
+        lemma = verb.lemma_.lower()
+        entry = reporting_verbs().get(lemma)
+        preps = [
+            (child, weight)
+            for child in verb.children
+            if child.dep_ == "prep" and child.i > verb.i and (weight := cue_prepositions().get((lemma, child.lower_)))
+        ]
+        if entry is None and not preps:
             return None
         subject = self._subject(verb)
         if subject is not None and subject.lower_ in EXPLETIVE_SUBJECTS and subject.dep_ == "nsubjpass":
             return None  # "it was reported that ...": no source in the sentence
-        content, rule = self._content(verb, text, quotes, subject)
+        content: tuple[int, int] | None = None
+        rule = ""
+        weight = entry.weight if entry else 0.0
+        if entry is not None:
+            content, rule = self._content(verb, text, quotes, subject)
+        cue_end_token = None
+        if content is None and preps:
+            prep, weight = preps[0]
+            objects = [c for c in prep.children if c.dep_ in ("pobj", "pcomp")]
+            if objects:
+                content, rule = _subtree_bounds(objects[0]), "verb-prep"
+                if prep.i == verb.i + 1:
+                    cue_end_token = prep
+        if content is None and entry is not None and entry.object_weight > 0:
+            content = self._object_content(verb)
+            if content is not None:
+                rule, weight = "verb-object", entry.object_weight
         if content is None:
             return None
         cue_bounds = self._cue_bounds(verb, subject)
+        if cue_end_token is not None:
+            cue_bounds = (cue_bounds[0], cue_end_token.idx + len(cue_end_token.text))
         source = None
         if subject is not None:
             source = _trim(text, *_subtree_bounds(subject))
@@ -130,7 +155,6 @@ class RuleExtractor:
             return None
         if source is None:
             return None
-        weight = entry.weight
         touched = [q for q in quotes if any(q.start < e and s < q.end for s, e in content_pieces)]
         # extend a content that covers part of a quotation to the whole quotation
         if touched:
@@ -165,17 +189,24 @@ class RuleExtractor:
         adjacent = self._adjacent_quote(verb, text, quotes, subject)
         if adjacent is not None:
             return (adjacent.start, adjacent.end), "verb-quote"
-        # "“...,” he said" often parses with the quoted clause as the head of "said"
-        if verb.dep_ in ("parataxis", "ccomp") and verb.head.i < verb.i:
-            exclude = {t.i for t in verb.subtree}
-            start, end = _subtree_bounds(verb.head, exclude)
-            if end <= verb.idx:
-                return (start, end), "verb-head"
         if verb.lemma_.lower() in INFINITIVE_CONTENT_LEMMAS:
             for child in verb.children:
                 if child.dep_ == "xcomp" and child.i > verb.i and any(t.dep_ == "aux" and t.lower_ == "to" for t in child.children):
                     return _subtree_bounds(child), "verb-xcomp"
         return None, ""
+
+    @staticmethod
+    def _object_content(verb: Token) -> tuple[int, int] | None:
+        """The direct object and what completes it ("Trump for not paying taxes", "him a liar")."""
+        objects = [c for c in verb.children if c.dep_ == "dobj" and c.i > verb.i]
+        if not objects:
+            return None
+        parts = [objects[0]] + [
+            c for c in verb.children if c.i > objects[0].i and (c.dep_ in ("oprd", "xcomp", "ccomp") or (c.dep_ == "prep" and c.lower_ in ("for", "as", "over")))
+        ]
+        start = min(_subtree_bounds(p)[0] for p in parts)
+        end = max(_subtree_bounds(p)[1] for p in parts)
+        return start, end
 
     @staticmethod
     def _adjacent_quote(verb: Token, text: str, quotes: list[Quote], subject: Token | None) -> Quote | None:
@@ -264,6 +295,27 @@ class RuleExtractor:
     # -- assembly --------------------------------------------------------------------------
 
     @staticmethod
+    def _continue_quotes(candidates: list[_Candidate], quotes: list[Quote], text: str) -> None:
+        """“A,” he said, “B.” — the quotation that resumes right after the cue is the same content."""
+        claimed = {(s, e) for c in candidates for s, e in c.content}
+        for c in candidates:
+            if not c.quotes or c.source is None:
+                continue
+            last = c.content[-1]
+            clause_end = max(c.cue[-1][1], c.source[1])
+            if last[1] > min(c.cue[0][0], c.source[0]):
+                continue  # content is not before the cue
+            for q in quotes:
+                if q.start < clause_end or (q.start, q.end) in claimed:
+                    continue
+                gap = text[clause_end : q.start]
+                if len(gap) <= 3 and not any(ch.isalnum() or ch == "\n" for ch in gap):
+                    c.content.append(_trim(text, q.start, q.end, keep_final_period=True))
+                    c.quotes.append(q)
+                    claimed.add((q.start, q.end))
+                break
+
+    @staticmethod
     def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
         """Drop a candidate whose cue sits inside another's content when that one is stronger
         (e.g. "said" inside a quotation attributed to someone else is kept: it is nested speech),
@@ -283,10 +335,12 @@ class RuleExtractor:
         to_orig = annotated.cleaned.to_original
         original = annotated.cleaned.original
 
-        def span(pieces: list[tuple[int, int]]) -> Span:
+        def span(pieces: list[tuple[int, int]], trim: bool = True) -> Span:
             mapped = []
             for s, e in pieces:
-                s2, e2 = _trim(original, to_orig(s), to_orig(e), keep_final_period=True)
+                s2, e2 = to_orig(s), to_orig(e)
+                if trim:
+                    s2, e2 = _trim(original, s2, e2, keep_final_period=True)
                 mapped.append((s2, e2))
             return Span.join(original, mapped)
 
@@ -303,7 +357,7 @@ class RuleExtractor:
         return Attribution(
             content=content,
             source=span([c.source]) if c.source else None,
-            cue=span(c.cue),
+            cue=span(c.cue, trim=False),
             kind=kind,
             confidence=round(confidence, 3),
             rule=c.rule,
