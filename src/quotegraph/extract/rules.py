@@ -103,6 +103,7 @@ class RuleExtractor:
         candidates.extend(self._phrase_candidates(doc, text, body_start))
         candidates = self._dedupe(candidates)
         self._continue_quotes(candidates, quotes, text)
+        candidates.extend(self._floating_quotes(candidates, quotes, doc, text))
         return [self._finish(c, annotated, text) for c in candidates]
 
     # -- reporting verbs -------------------------------------------------------------------
@@ -295,6 +296,38 @@ class RuleExtractor:
     # -- assembly --------------------------------------------------------------------------
 
     @staticmethod
+    def _floating_quotes(candidates: list[_Candidate], quotes: list[Quote], doc: Doc, text: str) -> list[_Candidate]:
+        """Whole-sentence quotations with no cue of their own: the speaker of the statement just
+        before (same or previous paragraph) goes on speaking. Marked so resolution can inherit."""
+        found = []
+        claimed = [(s, e) for c in candidates for s, e in c.content]
+        ordered = sorted((c for c in candidates if c.source is not None), key=lambda c: c.content[0][0])
+        for q in quotes:
+            if not q.complete or len(text[q.inner_start : q.inner_end].split()) < SHORT_QUOTE_WORDS:
+                continue
+            if any(s < q.end and q.start < e for s, e in claimed):
+                continue
+            span = doc.char_span(q.start, q.end, alignment_mode="expand")
+            if span is None:
+                continue
+            sent_start, sent_end = span[0].sent.start_char, span[-1].sent.end_char
+            outside = text[sent_start : q.start] + text[q.end : sent_end]
+            if any(ch.isalnum() for ch in outside):
+                continue  # part of a larger sentence: not a free-standing quotation
+            before = [c for c in ordered if max(e for _, e in c.content) <= q.start]
+            if not before:
+                continue
+            previous = before[-1]
+            between = text[max(e for _, e in previous.content) : q.start]
+            if between.count("\n\n") > 1 or len(between) > 400:
+                continue
+            found.append(
+                _Candidate(cue=[], content=[(q.start, q.end)], source=None, weight=previous.weight * 0.8, rule="adjacent", quotes=[q])
+            )
+            claimed.append((q.start, q.end))
+        return found
+
+    @staticmethod
     def _continue_quotes(candidates: list[_Candidate], quotes: list[Quote], text: str) -> None:
         """“A,” he said, “B.” — the quotation that resumes right after the cue is the same content."""
         claimed = {(s, e) for c in candidates for s, e in c.content}
@@ -357,7 +390,7 @@ class RuleExtractor:
         return Attribution(
             content=content,
             source=span([c.source]) if c.source else None,
-            cue=span(c.cue, trim=False),
+            cue=span(c.cue, trim=False) if c.cue else None,
             kind=kind,
             confidence=round(confidence, 3),
             rule=c.rule,
