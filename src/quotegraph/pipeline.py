@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from quotegraph.annotate import Annotated, annotate, load_nlp
 from quotegraph.clean import clean
-from quotegraph.extract import Extractor, RuleExtractor
+from quotegraph.extractors import Extractor, RuleExtractor
 from quotegraph.model import Article, Attribution, Extraction
 from quotegraph.resolve import resolve
 

@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 
 from quotegraph.annotate import Annotated
 from quotegraph.clean import Cleaned
-from quotegraph.extract import RuleExtractor
+from quotegraph.extractors import RuleExtractor
 from quotegraph.model import Span
 
 if not Doc.has_extension("attributions"):

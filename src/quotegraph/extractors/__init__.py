@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from quotegraph.extract.rules import RuleExtractor
+from quotegraph.extractors.rules import RuleExtractor
 
 if TYPE_CHECKING:
     from quotegraph.annotate import Annotated

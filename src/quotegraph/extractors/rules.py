@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from quotegraph.extract.lexicon import cue_prepositions, reporting_verbs, source_phrases
-from quotegraph.extract.quotes import Quote, find_quotes
+from quotegraph.extractors.lexicon import cue_prepositions, reporting_verbs, source_phrases
+from quotegraph.extractors.quotes import Quote, find_quotes
 from quotegraph.model import Attribution, Kind, Span
 
 if TYPE_CHECKING:
