@@ -9,6 +9,7 @@ replace or complement any one of them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ TRIM_CHARS = " \t\r\n,;:—–-"
 QUOTE_CHARS = "\"“”„«»‘’'"
 MIN_CONTENT_CHARS = 8
 SHORT_QUOTE_WORDS = 4
+# "Name: text" at the start of a line (headlines, transcripts); the name is checked against the parse
+LEAD_IN = re.compile(r"(?m)^[ \t]*(?P<name>[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,3})[ \t]*(?P<marker>:)[ \t]+(?P<content>[^\n]+)")
 
 
 @dataclass
@@ -101,6 +104,7 @@ class RuleExtractor:
             if cand is not None:
                 candidates.append(cand)
         candidates.extend(self._phrase_candidates(doc, text, body_start))
+        candidates.extend(self._lead_in_candidates(doc, text, body_start))
         candidates = self._dedupe(candidates)
         self._continue_quotes(candidates, quotes, text)
         candidates.extend(self._floating_quotes(candidates, quotes, doc, text))
@@ -148,7 +152,10 @@ class RuleExtractor:
         source = None
         if subject is not None:
             source = _trim(text, *_subtree_bounds(subject))
-        content_pieces = self._cut(content, [cue_bounds] + ([source] if source else []))
+        if rule == "verb-parenthetical" and source is not None:
+            content_pieces = self._cut(content, [(min(source[0], cue_bounds[0]), max(source[1], cue_bounds[1]))], keep_all=True)
+        else:
+            content_pieces = self._cut(content, [cue_bounds] + ([source] if source else []))
         content_pieces = [p for p in (_trim(text, s, e) for s, e in content_pieces) if p[1] - p[0] >= 2]
         if not content_pieces:
             return None
@@ -190,11 +197,30 @@ class RuleExtractor:
         adjacent = self._adjacent_quote(verb, text, quotes, subject)
         if adjacent is not None:
             return (adjacent.start, adjacent.end), "verb-quote"
+        parenthetical = self._parenthetical(verb, subject)
+        if parenthetical is not None:
+            return parenthetical, "verb-parenthetical"
         if verb.lemma_.lower() in INFINITIVE_CONTENT_LEMMAS:
             for child in verb.children:
                 if child.dep_ == "xcomp" and child.i > verb.i and any(t.dep_ == "aux" and t.lower_ == "to" for t in child.children):
                     return _subtree_bounds(child), "verb-xcomp"
         return None, ""
+
+    @staticmethod
+    def _parenthetical(verb: Token, subject: Token | None) -> tuple[int, int] | None:
+        """"This campaign, he says, is different": a cue set off by commas inside its content."""
+        if subject is None or verb.dep_ not in ("parataxis", "ccomp", "advcl") or subject.i > verb.i:
+            return None
+        clause = sorted(t.i for t in verb.subtree)
+        first, last = clause[0], clause[-1]
+        if last - first + 1 != len(clause) or last - first > 8:
+            return None
+        doc, sent = verb.doc, verb.sent
+        if first - 1 <= sent.start or doc[first - 1].text != ",":
+            return None
+        if last + 1 >= sent.end or doc[last + 1].text != ",":
+            return None
+        return sent.start_char, sent.end_char
 
     @staticmethod
     def _object_content(verb: Token) -> tuple[int, int] | None:
@@ -250,7 +276,7 @@ class RuleExtractor:
         return doc[start_i].idx, doc[end_i].idx + len(doc[end_i].text)
 
     @staticmethod
-    def _cut(bounds: tuple[int, int], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def _cut(bounds: tuple[int, int], holes: list[tuple[int, int]], keep_all: bool = False) -> list[tuple[int, int]]:
         pieces = [bounds]
         for hs, he in holes:
             next_pieces = []
@@ -263,7 +289,7 @@ class RuleExtractor:
                 if he < e:
                     next_pieces.append((he, e))
             pieces = next_pieces
-        if len(pieces) > 1:  # keep the largest piece: a cut clause is one content
+        if len(pieces) > 1 and not keep_all:  # keep the largest piece: a cut clause is one content
             pieces = [max(pieces, key=lambda p: p[1] - p[0])]
         return pieces
 
@@ -291,6 +317,27 @@ class RuleExtractor:
                     pieces = [p for p in pieces if p[1] - p[0] >= MIN_CONTENT_CHARS]
                     if pieces:
                         found.append(_Candidate(cue=[cue], content=pieces, source=source, weight=weight, rule="according-to"))
+        return found
+
+    # -- "Name: content" lead-ins (headlines, transcripts, Q/A interviews) ---------------------
+
+    def _lead_in_candidates(self, doc: Doc, text: str, body_start: int) -> list[_Candidate]:
+        people = {e.text for e in doc.ents if e.label_ == "PERSON"}
+        people |= {name.split()[-1] for name in people}
+        found = []
+        for match in LEAD_IN.finditer(text, body_start):
+            name = match.group("name")
+            name_start, name_end = match.span("name")
+            entity = next((e for e in doc.ents if e.start_char == name_start and e.end_char == name_end), None)
+            is_speaker = name in people or (entity is not None and entity.label_ in ("PERSON", "ORG")) or name in ("Q", "A")
+            if not is_speaker:
+                continue
+            content = _trim(text, match.start("content"), match.end("content"), keep_final_period=True)
+            if len(text[content[0] : content[1]].split()) < 3:
+                continue
+            found.append(
+                _Candidate(cue=[match.span("marker")], content=[content], source=(name_start, name_end), weight=0.7, rule="lead-in")
+            )
         return found
 
     # -- assembly --------------------------------------------------------------------------
