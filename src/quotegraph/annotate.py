@@ -76,6 +76,32 @@ class Annotated:
 
 
 def annotate(cleaned: Cleaned, nlp: Language | None = None) -> Annotated:
-    """Parse the working text of ``cleaned``."""
+    """Parse the working text of ``cleaned``.
+
+    Where the scraper glued a word to a capitalised one ("thatAt", 'Secretary"The'), the text
+    that followed was dropped: the capitalised word starts a new sentence, so the parser is
+    told so and cannot attach one speaker's words to another's.
+    """
     nlp = nlp or load_nlp()
-    return Annotated(cleaned, nlp(cleaned.text))
+    doc = nlp.make_doc(cleaned.text)
+    starts = _glued_sentence_starts(cleaned)
+    if starts:
+        by_char = {token.idx: token for token in doc}
+        for offset in starts:
+            token = by_char.get(offset)
+            if token is not None and token.i > 0:
+                token.is_sent_start = True
+    for _name, component in nlp.pipeline:
+        doc = component(doc)
+    return Annotated(cleaned, doc)
+
+
+def _glued_sentence_starts(cleaned: Cleaned) -> list[int]:
+    """Working-text offsets of capitalised words (or opening quotes) after a glued boundary."""
+    starts = []
+    for k, original_offset in enumerate(cleaned.inserted):
+        after = original_offset + k + 1  # the k-th inserted space sits at original_offset + k
+        ch = cleaned.text[after : after + 1]
+        if ch.isupper() or ch in "\"“‘":
+            starts.append(after)
+    return starts

@@ -242,8 +242,11 @@ class RuleExtractor:
         clause_tokens = [verb] + (list(subject.subtree) if subject is not None else [])
         clause_start = min(t.idx for t in clause_tokens)
         clause_end = max(t.idx + len(t.text) for t in clause_tokens)
+        own_subject = subject is not None and subject.head.i == verb.i
         for q in quotes:
-            if q.end <= clause_start and q.end >= sent.start_char - 2:
+            # a quotation before the clause belongs to this verb only if the verb has its own
+            # subject ("“...,” he said, adding ..." — the quotation is said's, not adding's)
+            if own_subject and q.end <= clause_start and q.end >= sent.start_char - 2:
                 gap = text[q.end:clause_start]
                 if all(not ch.isalnum() for ch in gap) and len(gap) <= 4:
                     return q
@@ -397,18 +400,14 @@ class RuleExtractor:
 
     @staticmethod
     def _dedupe(candidates: list[_Candidate]) -> list[_Candidate]:
-        """Drop a candidate whose cue sits inside another's content when that one is stronger
-        (e.g. "said" inside a quotation attributed to someone else is kept: it is nested speech),
-        and identical duplicates."""
-        seen: set[tuple] = set()
-        unique = []
+        """One candidate per content: when two cues claim the same content, the nearer cue wins."""
+        by_content: dict[tuple, _Candidate] = {}
         for c in candidates:
-            key = (tuple(c.cue), tuple(c.content))
-            if key in seen:
-                continue
-            seen.add(key)
-            unique.append(c)
-        return unique
+            key = tuple(c.content)
+            kept = by_content.get(key)
+            if kept is None or _cue_distance(c) < _cue_distance(kept):
+                by_content[key] = c
+        return sorted(by_content.values(), key=lambda c: c.content[0])
 
     @staticmethod
     def _finish(c: _Candidate, annotated: Annotated, text: str) -> Attribution:
@@ -442,6 +441,15 @@ class RuleExtractor:
             confidence=round(confidence, 3),
             rule=c.rule,
         )
+
+
+def _cue_distance(c: _Candidate) -> int:
+    if not c.cue:
+        return 1 << 30
+    cue_start, cue_end = c.cue[0][0], c.cue[-1][1]
+    return min(abs(cue_start - e) for _, e in c.content) if cue_start >= c.content[0][1] else min(
+        abs(s - cue_end) for s, _ in c.content
+    )
 
 
 def _only_quotes(text: str, pieces: list[tuple[int, int]], quotes: list[Quote]) -> bool:
