@@ -72,7 +72,7 @@ def _read_article(path: str):  # type: ignore[no-untyped-def]
 def cmd_extract(args: argparse.Namespace, out: TextIO) -> int:
     from quotegraph.pipeline import Pipeline
 
-    pipeline = Pipeline(min_confidence=args.min_confidence)
+    pipeline = Pipeline(model=args.model, min_confidence=args.min_confidence)
     for path in args.files:
         extraction = pipeline(_read_article(path))
         if args.format == "table":
@@ -110,6 +110,16 @@ def cmd_eval_speakers(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.bench import run_bench
+
+    folder = Path(args.texts) if args.texts else _polnear_dir(args.data) / args.split / "text"
+    for model in args.model:
+        result = run_bench(folder, model=model, limit=args.limit, repeat=args.repeat)
+        out.write((json.dumps(result.to_json()) if args.json else result.format()) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quotegraph", description="Who said what, about what, when: attributions in news text.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl",
                          help="jsonl: one attribution per line (default); table: for people; json: one document per article")
     extract.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
+    extract.add_argument("--model", default="rules", help="extraction model (default rules)")
     extract.set_defaults(run=cmd_extract)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on an annotated corpus")
@@ -136,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.add_argument("--gold", default="eval/speakers_dev.jsonl", help="hand-checked speaker file")
     speakers.add_argument("--json", action="store_true", help="print the report as JSON")
     speakers.set_defaults(run=cmd_eval_speakers)
+
+    bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")
+    bench.add_argument("--model", nargs="+", default=["rules"], help="model(s) to measure (default rules)")
+    bench.add_argument("--texts", help="a folder of .txt articles (default: the PolNeAR split's texts)")
+    bench.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
+    bench.add_argument("--split", default="dev", help="PolNeAR split whose texts to use (default dev)")
+    bench.add_argument("--limit", type=int, help="use only the first N texts")
+    bench.add_argument("--repeat", type=int, default=1, help="run over the texts N times")
+    bench.add_argument("--json", action="store_true", help="one JSON line per model")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from quotegraph.annotate import Annotated, annotate, load_nlp
 from quotegraph.clean import clean
 from quotegraph.extractors import Extractor, RuleExtractor
+from quotegraph.errors import InputError
 from quotegraph.model import Article, Attribution, Extraction
 from quotegraph.resolve import resolve
 
@@ -19,15 +20,28 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 
+MODELS = ("rules",)
+
+
+def make_extractor(model: str) -> Extractor:
+    """The extractor for a model name (``rules`` is the hand-written one)."""
+    if model == "rules":
+        return RuleExtractor()
+    raise InputError(f"unknown model '{model}': choose one of {', '.join(MODELS)}")
+
+
 @dataclass
 class Pipeline:
     """The loaded stages. Build once, call for every article."""
 
-    extractor: Extractor = field(default_factory=RuleExtractor)
+    model: str = "rules"
     nlp: Language | None = None
     min_confidence: float = 0.0
+    extractor: Extractor | None = field(default=None)
 
     def __post_init__(self) -> None:
+        if self.extractor is None:
+            self.extractor = make_extractor(self.model)
         if self.nlp is None:
             self.nlp = load_nlp()
 

@@ -1,0 +1,80 @@
+"""Throughput benchmark: articles per second on one core, and peak memory.
+
+A benchmark, not a test: it reports numbers for docs/benchmarks.md and asserts nothing. Runs
+in one process on one thread so the rate is per core; the first article (model loading) is
+timed separately.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from quotegraph.errors import InputError
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    model: str
+    articles: int
+    words: int
+    statements: int
+    load_seconds: float
+    seconds: float
+    articles_per_second: float
+    words_per_second: float
+    peak_rss_mb: float
+    python: str
+    machine: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    def format(self) -> str:
+        return (
+            f"model {self.model}: {self.articles} articles ({self.words} words, {self.statements} statements) "
+            f"in {self.seconds:.1f} s: {self.articles_per_second:.2f} articles/s per core, "
+            f"{self.words_per_second:.0f} words/s; model load {self.load_seconds:.1f} s; peak memory {self.peak_rss_mb:.0f} MB"
+        )
+
+
+def _texts(folder: Path, limit: int | None) -> list[str]:
+    if not folder.is_dir():
+        raise InputError(f"no such folder of texts: {folder}")
+    paths = sorted(folder.glob("*.txt"))[: limit or None]
+    if not paths:
+        raise InputError(f"no .txt files in {folder}")
+    return [p.read_text(encoding="utf-8") for p in paths]
+
+
+def run_bench(folder: Path, model: str = "rules", limit: int | None = None, repeat: int = 1) -> BenchResult:
+    """Extract every text in ``folder`` (``repeat`` times) and measure the rate."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from quotegraph.ingest.text import article_from_text
+    from quotegraph.pipeline import Pipeline
+
+    texts = _texts(folder, limit)
+    start = time.perf_counter()
+    pipeline = Pipeline(model=model)
+    pipeline(article_from_text("Smith said the talks went well."))  # warm up: load everything
+    load = time.perf_counter() - start
+    statements = words = 0
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for text in texts:
+            statements += len(pipeline(article_from_text(text)).attributions)
+            words += len(text.split())
+    seconds = time.perf_counter() - start
+    articles = len(texts) * repeat
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return BenchResult(
+        model=model, articles=articles, words=words, statements=statements, load_seconds=round(load, 2),
+        seconds=round(seconds, 2), articles_per_second=round(articles / seconds, 2),
+        words_per_second=round(words / seconds, 1), peak_rss_mb=round(peak, 1),
+        python=sys.version.split()[0], machine=f"{platform.machine()}, {os.cpu_count()} cores",
+    )
