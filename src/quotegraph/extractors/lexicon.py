@@ -42,3 +42,9 @@ def source_phrases() -> dict[tuple[str, ...], float]:
 def cue_prepositions() -> dict[tuple[str, str], float]:
     """(verb lemma, preposition) pairs whose prepositional object is the content."""
     return {(verb, prep): float(weight) for verb, prep, weight in data_lines("cue_prepositions.tsv")}
+
+
+@lru_cache(maxsize=1)
+def infinitive_cues() -> frozenset[str]:
+    """Verb lemmas whose content can be a to-infinitive ("vowed to ...")."""
+    return frozenset(row[0] for row in data_lines("infinitive_cues.txt"))

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from quotegraph.extractors.lexicon import cue_prepositions, reporting_verbs, source_phrases
+from quotegraph.extractors.lexicon import cue_prepositions, infinitive_cues, reporting_verbs, source_phrases
 from quotegraph.extractors.quotes import Quote, find_quotes
 from quotegraph.model import Attribution, Kind, Span
 
@@ -24,13 +24,12 @@ if TYPE_CHECKING:
 
 SUBJECT_DEPS = {"nsubj", "nsubjpass", "csubj"}
 CONTENT_DEPS = {"ccomp"}
-INFINITIVE_CONTENT_LEMMAS = {"vow", "promise", "pledge", "urge", "threaten", "call", "ask", "warn", "demand", "want", "hope", "plan", "tell", "refuse", "decline", "agree", "propose"}
 CUE_MODIFIER_DEPS = {"aux", "auxpass", "neg"}
 EXPLETIVE_SUBJECTS = {"it", "there"}
 TRIM_CHARS = " \t\r\n,;:—–-"
 QUOTE_CHARS = "\"“”„«»‘’'"
 MIN_CONTENT_CHARS = 8
-SHORT_QUOTE_WORDS = 4
+SHORT_QUOTE_WORDS = 4  # a free-standing quotation needs this many words to be a statement
 # "Name: text" at the start of a line (headlines, transcripts); the name is checked against the parse
 LEAD_IN = re.compile(r"(?m)^[ \t]*(?P<name>[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){0,3})[ \t]*(?P<marker>:)[ \t]+(?P<content>[^\n]+)")
 
@@ -200,7 +199,7 @@ class RuleExtractor:
         parenthetical = self._parenthetical(verb, subject)
         if parenthetical is not None:
             return parenthetical, "verb-parenthetical"
-        if verb.lemma_.lower() in INFINITIVE_CONTENT_LEMMAS:
+        if verb.lemma_.lower() in infinitive_cues():
             for child in verb.children:
                 if child.dep_ == "xcomp" and child.i > verb.i and any(t.dep_ == "aux" and t.lower_ == "to" for t in child.children):
                     return _subtree_bounds(child), "verb-xcomp"
