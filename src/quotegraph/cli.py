@@ -120,6 +120,240 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+JSONL_FIELDS = ("text", "id", "url", "title", "date", "author", "publisher", "language", "credit")
+
+
+def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.batch import BatchOptions, run_batch
+    from quotegraph.errors import InputError
+    from quotegraph.ingest.base import JsonlFields, ReadOptions
+
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise InputError("--max-seconds must be more than 0")
+    fields = JsonlFields(**{name: getattr(args, f"{name}_field") for name in JSONL_FIELDS})
+    options = BatchOptions(
+        workers=args.workers, model=args.model, min_confidence=args.min_confidence,
+        max_seconds=args.max_seconds, read=ReadOptions(jsonl=fields),
+    )
+    sink, out_path = None, args.out
+    if args.db:  # the store as the sink (issue 5); --out, if given, only names the ledger/errors files
+        from quotegraph.store import open_store
+        from quotegraph.store.sink import StoreSink
+
+        sink = StoreSink(open_store(args.db, embed=not args.no_embed))
+        out_path = args.out or _ingest_ledger_base(args.db)
+    elif not args.out:
+        raise InputError("ingest needs --out FILE or --db PATH|URL")
+    summary = run_batch(args.paths, out_path, options, errors=args.errors, sink=sink, progress=not args.no_progress)
+    out.write((json.dumps(summary.to_json()) if args.json else summary.format()) + "\n")
+    out.flush()
+    if summary.interrupted:
+        return 130
+    return 1 if summary.any_failed else 0
+
+
+# --- the quote store (issue 5): search, speakers, show, export --------------------------------
+
+def _ingest_ledger_base(db: str) -> Path:
+    """Where `ingest --db` keeps its resume ledger and errors file: beside a SQLite file, else here."""
+    from quotegraph.store import is_postgres
+
+    if is_postgres(db):
+        import hashlib
+
+        return Path(f"quotegraph-ingest-{hashlib.sha1(db.encode()).hexdigest()[:10]}.jsonl")
+    path = Path(db.removeprefix("sqlite:///"))
+    return path.with_name(path.name + ".ingest.jsonl")
+
+
+def _open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from quotegraph.store import open_store
+
+    return open_store(args.db, aliases=args.aliases)
+
+
+def _store_table(rows: list[tuple[str, ...]], width: int = 110) -> str:
+    """Fixed columns, the last one cut to fit the width."""
+    if not rows:
+        return ""
+    fixed = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(fixed)]
+    lines = []
+    for r in rows:
+        head = "  ".join(r[i].ljust(widths[i]) for i in range(fixed))
+        room = max(20, width - len(head) - 2)
+        tail = r[-1] if len(r[-1]) <= room else r[-1][: room - 1] + "…"
+        lines.append(f"{head}  {tail}")
+    return "\n".join(lines)
+
+
+def cmd_search(args: argparse.Namespace, out: TextIO) -> int:
+    import csv
+
+    from quotegraph.store import SearchQuery
+
+    query = SearchQuery(text=args.query or "", speaker=args.speaker, outlet=args.outlet, since=args.since,
+                        until=args.until, kind=args.kind, min_confidence=args.min_confidence, limit=args.limit,
+                        offset=args.offset)
+    store = _open_store(args)
+    try:
+        page = store.similar(args.similar, query) if args.similar else store.search(query)
+    finally:
+        store.close()
+    if args.format == "json":
+        out.write(json.dumps({"hits": [h.to_json() for h in page.hits], "offset": page.offset, "limit": page.limit,
+                              "has_more": page.has_more}, ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        fields = ["id", "content", "speaker", "speaker_id", "kind", "confidence", "first_date", "occurrences",
+                  "outlets", "score"]
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for h in page.hits:
+            writer.writerow(h.to_json())
+    else:
+        rows = [("id", "date", "speaker", "kind", "conf", "occ", "content")]
+        rows += [(str(h.id), h.first_date or "?", (h.speaker or "?")[:28], h.kind, f"{h.confidence:.2f}",
+                  str(h.occurrences), " ".join(h.content.split())) for h in page.hits]
+        more = f"; more: --offset {page.offset + page.limit}" if page.has_more else ""
+        out.write(f"{len(page.hits)} statements (from {page.offset + 1}){more}\n" + _store_table(rows) + "\n")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    store = _open_store(args)
+    try:
+        view = store.statement(args.statement_id)
+    finally:
+        store.close()
+    if args.format == "json":
+        out.write(json.dumps(view.to_json(), ensure_ascii=False, indent=2) + "\n")
+        return 0
+    h, s = view.hit, view.speaker
+    out.write(f"statement {h.id} ({h.kind}, confidence {h.confidence:.2f}), first {h.first_date or '?'}, "
+              f"{h.occurrences} occurrence(s) in {h.outlets} outlet(s)\n  {h.content}\n")
+    if s:
+        out.write(f"speaker #{s.id} {s.name}" + (f", {s.title}" if s.title else "") + (f" [{s.qid}]" if s.qid else "")
+                  + (f" (also: {', '.join(a for a in s.aliases if a != s.name)})" if len(s.aliases) > 1 else "") + "\n")
+    for o in view.occurrences:
+        out.write(f"- {o.date or '?'}  {o.outlet or '?'}  {o.url or o.article_key}  [{o.start}:{o.end}] {o.match}\n"
+                  f"    {o.source or '-'} | {o.cue or '-'} | …{o.context}…\n")
+    return 0
+
+
+def cmd_speakers(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.errors import InputError
+
+    action = args.action or "list"
+    need = {"merge": 2, "split": 1, "explain": 1, "wikidata": 1}.get(action, 0)
+    if len(args.names) != need:
+        raise InputError(f"speakers {action}: expected {need} name(s), got {len(args.names)}")
+    if action == "split" and not args.article:
+        raise InputError("speakers split: --article KEY is required")
+    store = _open_store(args)
+    try:
+        if action == "merge":
+            n = store.merge_speakers(args.names[0], args.names[1], note=args.note or "")
+            out.write(f"merged '{args.names[1]}' into '{args.names[0]}'; {n} article(s) re-linked; "
+                      f"recorded in {store.alias_path}\n")
+        elif action == "split":
+            n = store.split_speaker(args.names[0], args.article, note=args.note or "")
+            out.write(f"'{args.names[0]}' in {args.article} is now a speaker of its own; recorded in {store.alias_path}\n")
+        elif action == "explain":
+            for info in store.find_speakers(args.names[0]):
+                out.write(f"#{info.id} {info.name}" + (f", {info.title}" if info.title else "")
+                          + f": {info.statements} statements\n")
+                for link in store.explain(info.id):
+                    out.write(f"  {link['article']}: {link['name']} — {link['rule']}: {link['explanation']}\n")
+        elif action == "wikidata":
+            table = {}
+            for line in Path(args.names[0]).read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    name, _, qid = line.rstrip("\n").rpartition("\t")
+                    table[name.strip()] = qid.strip()
+            n = store.set_qids(table)
+            out.write(f"{n} speaker(s) mapped to Wikidata ids\n")
+        else:
+            speakers = store.top_speakers(args.top)
+            if args.format == "json":
+                from dataclasses import asdict
+
+                out.write(json.dumps([asdict(x) for x in speakers], ensure_ascii=False) + "\n")
+            else:
+                rows = [("id", "statements", "occurrences", "qid", "name (aliases)")]
+                rows += [(str(x.id), str(x.statements), str(x.occurrences), x.qid or "-",
+                          x.name + (f" ({', '.join(a for a in x.aliases if a != x.name)})" if len(x.aliases) > 1 else ""))
+                         for x in speakers]
+                out.write(_store_table(rows) + "\n")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.store.export import export
+
+    store = _open_store(args)
+    try:
+        n = export(store, args.format, args.out, out)
+    finally:
+        store.close()
+    if args.out:
+        print(f"quotegraph: exported {n:,} {'articles' if args.format == 'brat' else 'statements'} to {args.out}",
+              file=sys.stderr)
+    return 0
+
+
+def _add_store_commands(commands: Any) -> None:
+    from quotegraph.store import DEFAULT_DB
+
+    def db_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", default=os.environ.get("QUOTEGRAPH_DB", DEFAULT_DB), metavar="PATH|URL",
+                       help=f"the store: a SQLite file or postgresql://... (default $QUOTEGRAPH_DB or {DEFAULT_DB})")
+        p.add_argument("--aliases", metavar="FILE", help="speaker corrections file (default: beside the SQLite file, "
+                       "or quotegraph.aliases.tsv here; $QUOTEGRAPH_ALIASES)")
+
+    search = commands.add_parser("search", help="find statements by words (or --similar meaning) and filters")
+    search.add_argument("query", nargs="?", default="", help='words and "quoted phrases", all required')
+    search.add_argument("--similar", metavar="TEXT", help="statements that say this in any words (sentence embeddings)")
+    search.add_argument("--speaker", help="a full name, a surname, or #id")
+    search.add_argument("--outlet", help="only statements carried by this outlet (publisher or web host)")
+    search.add_argument("--since", metavar="DATE", help="first reported on or after (YYYY-MM-DD)")
+    search.add_argument("--until", metavar="DATE", help="first reported on or before (YYYY-MM-DD)")
+    search.add_argument("--kind", choices=("direct", "indirect", "mixed"))
+    search.add_argument("--min-confidence", type=float, default=0.0)
+    search.add_argument("--limit", type=int, default=20, help="statements per page (default 20)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many (paging)")
+    search.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    db_options(search)
+    search.set_defaults(run=cmd_search)
+
+    speakers = commands.add_parser("speakers", help="list speakers; merge, split, explain; Wikidata ids",
+                                   description="quotegraph speakers [--top N] | merge NAME OTHER | split NAME --article KEY "
+                                               "| explain NAME | wikidata TABLE.tsv (name<TAB>Qid)")
+    speakers.add_argument("action", nargs="?", choices=("list", "merge", "split", "explain", "wikidata"))
+    speakers.add_argument("names", nargs="*", help="names or #ids (merge: canonical first)")
+    speakers.add_argument("--top", type=int, default=20)
+    speakers.add_argument("--article", help="split: the article key where the name is someone else")
+    speakers.add_argument("--note", help="why (kept in the alias file)")
+    speakers.add_argument("--format", choices=("table", "json"), default="table")
+    db_options(speakers)
+    speakers.set_defaults(run=cmd_speakers)
+
+    show = commands.add_parser("show", help="a statement, its speaker, and every occurrence with context")
+    show.add_argument("statement_id", type=int)
+    show.add_argument("--format", choices=("text", "json"), default="text")
+    db_options(show)
+    show.set_defaults(run=cmd_show)
+
+    export = commands.add_parser("export", help="write the store out: jsonl (Quotebank fields), csv, parquet, brat")
+    export.add_argument("--format", choices=("jsonl", "csv", "parquet", "brat"), default="jsonl")
+    export.add_argument("--out", metavar="PATH", help="file (a folder for brat); jsonl and csv default to stdout")
+    db_options(export)
+    export.set_defaults(run=cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quotegraph", description="Who said what, about what, when: attributions in news text.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +391,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=1, help="run over the texts N times")
     bench.add_argument("--json", action="store_true", help="one JSON line per model")
     bench.set_defaults(run=cmd_bench)
+
+    ingest = commands.add_parser(
+        "ingest", help="extract from many articles: folders, .txt, .html, .warc(.gz), RSS/Atom, .jsonl(.gz)",
+        description="Read every article under PATH..., skip non-English, non-news and duplicate ones, extract in "
+                    "worker processes and write one JSON line per article. Run the same command again to resume. "
+                    "Exit status: 0 all done, 1 some articles failed (see the errors file), 2 bad usage or input.")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
+    ingest.add_argument("--out", metavar="FILE", help="JSON lines output, one line per article (appended; resumable)")
+    ingest.add_argument("--db", metavar="PATH|URL", help="write into a quote store instead (SQLite file or postgresql://...)")
+    ingest.add_argument("--no-embed", action="store_true", help="with --db: no sentence embeddings at ingest "
+                        "(computed on the first search --similar)")
+    ingest.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    ingest.add_argument("--model", default="rules", help="extraction model (default rules)")
+    ingest.add_argument("--errors", metavar="FILE", help="where failed articles are recorded (default: OUT with .errors.jsonl)")
+    ingest.add_argument("--max-seconds", type=float, default=300.0, metavar="S", help="time budget per article (default 300)")
+    ingest.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
+    for name in JSONL_FIELDS:
+        ingest.add_argument(f"--{name}-field", default=name, metavar="NAME",
+                            help=f"JSONL field holding the {name} (default {name}; a.b for nested)")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress display")
+    ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    ingest.set_defaults(run=cmd_ingest)
+    _add_store_commands(commands)
     return parser
 
 

@@ -8,11 +8,13 @@ quotegraph reports points into it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from quotegraph.clean import parse_header
 from quotegraph.errors import InputError
+from quotegraph.ingest.base import Record
 from quotegraph.model import Article
 
 MAX_ARTICLE_BYTES = 10_000_000  # a news article is a few kB; anything this big is not one
@@ -93,3 +95,18 @@ def _size(path: Path, at_least: int) -> str:
         return f"{path.stat().st_size:,}"
     except OSError:
         return f"more than {at_least - 1:,}"
+
+
+def text_records(stream: BinaryIO, source: str, options: object = None) -> Iterator[Record]:
+    """The batch reader for a ``.txt`` file: one record, the whole file as one article.
+
+    Same checks as :func:`read_text_file`, but a bad file becomes an error record so a batch
+    goes on past it.
+    """
+    data = stream.read(MAX_ARTICLE_BYTES + 1)
+    try:
+        text = decode_text(data, source)
+    except InputError as exc:
+        yield Record(source, 0, "file", error=str(exc))
+        return
+    yield Record(source, 0, "file", article=article_from_text(text, id=Path(source).stem, path=source))
