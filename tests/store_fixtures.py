@@ -1,8 +1,8 @@
 """Shared by the store tests: hand-built extractions and a store fixture over both backends.
 
 The PostgreSQL case uses the server in $QUOTEGRAPH_TEST_PG (``.ci/postgres.sh`` starts one);
-each test gets its own schema, dropped afterwards. Without the variable the case fails under CI
-(CI=true) and is skipped only on a developer machine without a server.
+each test gets its own schema, dropped afterwards. Without the variable the case fails: a
+missing server is never a silent skip.
 """
 
 from __future__ import annotations
@@ -50,9 +50,7 @@ def pg_url(schema: str) -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres" and not os.environ.get(PG_ENV):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set: CI must start PostgreSQL (.ci/postgres.sh) for the store tests")
-        pytest.skip(f"{PG_ENV} not set (run: export \"$(bash .ci/postgres.sh | tail -n 1)\")")
+        pytest.fail(f"{PG_ENV} is not set: start PostgreSQL first (export \"$(bash .ci/postgres.sh | tail -n 1)\")")
     return str(request.param)
 
 
