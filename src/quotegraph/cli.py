@@ -18,6 +18,7 @@ from quotegraph.errors import QuotegraphError
 from quotegraph.model import Attribution, Extraction
 
 EXIT_ERROR = 2
+MODEL_NAMES = ("rules", "fast", "accurate")  # quotegraph.pipeline.MODELS, without importing spaCy
 DEFAULT_POLNEAR = "../shared/data/polnear"
 
 
@@ -97,8 +98,41 @@ def cmd_eval_polnear(args: argparse.Namespace, out: TextIO) -> int:
         report = score_predictions_file(data, args.split, Path(args.score))
     else:
         predictions = Path(args.predictions) if args.predictions else None
-        report = evaluate_polnear(data, args.split, predictions=predictions, progress=not args.quiet)
+        extractor = None
+        if args.model != "rules":
+            from quotegraph.ingest.text import article_from_text
+            from quotegraph.pipeline import Pipeline
+
+            pipeline = Pipeline(model=args.model)
+
+            def extractor(text: str) -> Extraction:
+                return pipeline(article_from_text(text))
+
+        report = evaluate_polnear(data, args.split, extractor=extractor, predictions=predictions, progress=not args.quiet)
     out.write((report.dumps() if args.json else report.format_table()) + "\n")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
+    train_dir, dev_dir, out_dir = Path(args.train), Path(args.dev), Path(args.out)
+    for folder in (train_dir, dev_dir):
+        if not (folder / "text").is_dir():
+            raise QuotegraphError(f"not a PolNeAR split folder (no text/ inside): {folder}")
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if args.model == "fast":
+        from quotegraph.models.fast import train_fast
+
+        result = train_fast(train_dir, dev_dir, out_dir, seed=args.seed, resume=not args.restart, progress=progress)
+    else:
+        from quotegraph.models.accurate import train_accurate
+
+        result = train_accurate(
+            train_dir, dev_dir, out_dir, epochs=args.epochs, seed=args.seed, resume=not args.restart, progress=progress
+        )
+    out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
 
 
@@ -363,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl",
                          help="jsonl: one attribution per line (default); table: for people; json: one document per article")
     extract.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
-    extract.add_argument("--model", default="rules", help="extraction model (default rules)")
+    extract.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
     extract.set_defaults(run=cmd_extract)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on an annotated corpus")
@@ -375,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     polnear.add_argument("--score", metavar="FILE", help="score an existing predictions file instead of running the extractor")
     polnear.add_argument("--json", action="store_true", help="print the report as JSON")
     polnear.add_argument("--quiet", action="store_true", help="no progress lines")
+    polnear.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
     polnear.set_defaults(run=cmd_eval_polnear)
     speakers = corpora.add_parser("speakers", help="speaker resolution on the hand-checked PolNeAR dev set")
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
@@ -383,7 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.set_defaults(run=cmd_eval_speakers)
 
     bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")
-    bench.add_argument("--model", nargs="+", default=["rules"], help="model(s) to measure (default rules)")
+    bench.add_argument("--model", nargs="+", choices=MODEL_NAMES, default=["rules"], help="model(s) to measure (default rules)")
+
+    train = commands.add_parser("train", help="train a model on PolNeAR-layout data (resumable)")
+    train.add_argument("--model", choices=("fast", "accurate"), required=True, help="which model to train")
+    train.add_argument("--train", required=True, help="training split folder, e.g. ../shared/data/polnear/train")
+    train.add_argument("--dev", required=True, help="development split folder (model selection and scores)")
+    train.add_argument("--out", required=True, help="output folder for the model (and its checkpoints)")
+    train.add_argument("--epochs", type=int, default=2, help="epochs (accurate model only; default 2)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--restart", action="store_true", help="ignore checkpoints in --out and start over")
+    train.set_defaults(run=cmd_train)
     bench.add_argument("--texts", help="a folder of .txt articles (default: the PolNeAR split's texts)")
     bench.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
     bench.add_argument("--split", default="dev", help="PolNeAR split whose texts to use (default dev)")
@@ -403,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-embed", action="store_true", help="with --db: no sentence embeddings at ingest "
                         "(computed on the first search --similar)")
     ingest.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    ingest.add_argument("--model", default="rules", help="extraction model (default rules)")
+    ingest.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
     ingest.add_argument("--errors", metavar="FILE", help="where failed articles are recorded (default: OUT with .errors.jsonl)")
     ingest.add_argument("--max-seconds", type=float, default=300.0, metavar="S", help="time budget per article (default 300)")
     ingest.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")

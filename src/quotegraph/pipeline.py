@@ -20,14 +20,34 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 
-MODELS = ("rules",)
+MODELS = ("rules", "fast", "accurate")
 
 
 def make_extractor(model: str) -> Extractor:
-    """The extractor for a model name (``rules`` is the hand-written one)."""
+    """The extractor for a model name: ``rules`` (hand-written, on the parse), ``fast`` (CRF,
+    no parser) or ``accurate`` (fine-tuned MiniLM). Trained models load from ``models/<name>``."""
     if model == "rules":
         return RuleExtractor()
+    if model == "fast":
+        from quotegraph.models.fast import FastExtractor
+
+        return FastExtractor()
+    if model == "accurate":
+        try:
+            from quotegraph.models.accurate import AccurateExtractor
+        except ImportError as exc:
+            raise InputError(f"the accurate model needs torch and transformers: pip install -e '.[store]' ({exc.name} missing)") from exc
+        return AccurateExtractor()
     raise InputError(f"unknown model '{model}': choose one of {', '.join(MODELS)}")
+
+
+def nlp_for(model: str) -> Language:
+    """The fast model reads no parse, so it runs behind a light tokenizer + sentencizer."""
+    if model == "fast":
+        from quotegraph.models.fast import light_nlp
+
+        return light_nlp()
+    return load_nlp()
 
 
 @dataclass
@@ -43,7 +63,7 @@ class Pipeline:
         if self.extractor is None:
             self.extractor = make_extractor(self.model)
         if self.nlp is None:
-            self.nlp = load_nlp()
+            self.nlp = nlp_for(self.model)
 
     def annotate(self, article: Article) -> Annotated:
         return annotate(clean(article.text), self.nlp)
