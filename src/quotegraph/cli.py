@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl",
                          help="jsonl: one attribution per line (default); table: for people; json: one document per article")
     extract.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
-    extract.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
+    extract.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
     extract.set_defaults(run=cmd_extract)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on an annotated corpus")
@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     polnear.add_argument("--score", metavar="FILE", help="score an existing predictions file instead of running the extractor")
     polnear.add_argument("--json", action="store_true", help="print the report as JSON")
     polnear.add_argument("--quiet", action="store_true", help="no progress lines")
-    polnear.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
+    polnear.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
     polnear.set_defaults(run=cmd_eval_polnear)
     speakers = corpora.add_parser("speakers", help="speaker resolution on the hand-checked PolNeAR dev set")
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.set_defaults(run=cmd_eval_speakers)
 
     bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")
-    bench.add_argument("--model", nargs="+", choices=MODEL_NAMES, default=["rules"], help="model(s) to measure (default rules)")
+    bench.add_argument("--model", nargs="+", default=["rules"], help="model(s) to measure (default rules)")
 
     train = commands.add_parser("train", help="train a model on PolNeAR-layout data (resumable)")
     train.add_argument("--model", choices=("fast", "accurate"), required=True, help="which model to train")
@@ -448,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-embed", action="store_true", help="with --db: no sentence embeddings at ingest "
                         "(computed on the first search --similar)")
     ingest.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    ingest.add_argument("--model", choices=MODEL_NAMES, default="rules", help="extraction model (default rules)")
+    ingest.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
     ingest.add_argument("--errors", metavar="FILE", help="where failed articles are recorded (default: OUT with .errors.jsonl)")
     ingest.add_argument("--max-seconds", type=float, default=300.0, metavar="S", help="time budget per article (default 300)")
     ingest.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
