@@ -1,0 +1,739 @@
+"""The fast model: two linear-chain CRFs over regex tokens; no parser, no transformer.
+
+Stage 1 (cue tagger) labels every token of a sentence B/I/O for cues ("said", "according to",
+"told reporters"). Stage 2 (role tagger) runs once per cue over the cue's paragraph (a few
+sentences either side) and labels each token S (source), C (content), Q (the cue itself) or O,
+with features relative to that cue (side, distance, sentence, adjacent quotation, other cues
+and punctuation between). Because stage 2 is conditioned on one cue, its source and content
+come out grouped with that cue: attributions are whole, with no separate grouping step.
+
+Content scheme: PolNeAR content is discontinuous ("A," he said, "B.") but, in PolNeAR, almost
+never nested (no cue in train lies inside another attribution's content, and contents of
+different attributions overlap 18 times in 19,832). So a cue's content is the set of tokens its
+role tagger labels C: consecutive C tokens form one piece, and a piece is cut at a line break
+(gold pieces never contain one). Contents of different cues may overlap; nothing forces them
+apart. A source is contiguous: the S run nearest the cue is kept.
+
+Both CRFs are trained with CRFsuite (L-BFGS) and exported to numpy tables
+(:mod:`quotegraph.models.crf`); extraction needs only numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from quotegraph.clean import Cleaned, clean
+from quotegraph.errors import QuotegraphError
+from quotegraph.model import Attribution, Kind, Span
+from quotegraph.models.crf import LinearChain, save
+from quotegraph.models.features import (
+    CLOSE_MARK,
+    INSIDE,
+    OPEN_MARK,
+    PAD,
+    RELATIVE_TEMPLATES,
+    STATIC_TEMPLATES,
+    Article,
+    Rows,
+    TokenizedText,
+    Vocabulary,
+    cue_rows,
+    feature_strings,
+    featurize,
+    template_keys,
+    tokenize,
+)
+
+if TYPE_CHECKING:
+    from quotegraph.annotate import Annotated
+    from quotegraph.eval.polnear import GoldArticle
+    from quotegraph.eval.score import Report
+
+MODEL_VERSION = 2
+MODEL_FILE = "fast.npz"
+META = "meta.json"
+RULE = "fast-crf"
+# the shipped model: models/fast in the repository, or wherever $QUOTEGRAPH_FAST_MODEL points
+DEFAULT_MODEL_DIR = Path(os.environ.get("QUOTEGRAPH_FAST_MODEL", Path(__file__).resolve().parents[3] / "models" / "fast"))
+
+CUE_LABELS = ("B", "I", "O")
+ROLE_LABELS = ("S", "C", "Q", "O")
+ROLE_TEMPLATES = STATIC_TEMPLATES + RELATIVE_TEMPLATES
+_STATIC = range(len(STATIC_TEMPLATES))
+_RELATIVE = range(len(STATIC_TEMPLATES), len(ROLE_TEMPLATES))
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FastConfig:
+    """Training settings (chosen on PolNeAR dev; see models/fast/README.md)."""
+
+    cue_c1: float = 0.5
+    cue_c2: float = 0.01
+    cue_iterations: int = 150
+    role_c1: float = 0.2
+    role_c2: float = 0.01
+    role_iterations: int = 150
+    all_annotators: bool = False  # also learn from the 2nd, 3rd ... annotator of an article
+
+    def fingerprint(self) -> str:
+        templates = [t.name for t in ROLE_TEMPLATES]
+        blob = json.dumps({"version": MODEL_VERSION, "templates": templates, **asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# -- articles in token terms -----------------------------------------------------------------
+
+
+def prepare(cleaned: Cleaned, vocab: Vocabulary) -> Article:
+    """Tokens and static attributes of the working text (header lines skipped)."""
+    return featurize(tokenize(cleaned.text, cleaned.to_working(cleaned.body_start)), vocab)
+
+
+def cue_sequences(tt: TokenizedText) -> list[tuple[int, int]]:
+    """Token ranges [first, last+1) the cue tagger labels: sentences (short sequences decode
+    faster, and a cue never crosses a sentence end)."""
+    return tt.sents
+
+
+@dataclass
+class GoldExample:
+    """One training article in token terms."""
+
+    cleaned: Cleaned
+    article: Article
+    cues: list[tuple[int, int]]  # (first, last) token of every distinct gold cue
+    roles: list[tuple[int, int, set[int], set[int]]]  # cue first, last, source tokens, content tokens
+
+
+def _tokens_of(cleaned: Cleaned, tt: TokenizedText, span: Span | None) -> set[int]:
+    found: set[int] = set()
+    if span is not None:
+        for start, end in span.offsets():
+            found.update(tt.tokens_in(cleaned.to_working(start), cleaned.to_working(end)))
+    return found
+
+
+def gold_example(gold: GoldArticle, vocab: Vocabulary) -> GoldExample:
+    cleaned = clean(gold.text)
+    article = prepare(cleaned, vocab)
+    tt = article.tokens
+    cues: list[tuple[int, int]] = []
+    roles = []
+    for attribution in gold.attributions:
+        cue = sorted(_tokens_of(cleaned, tt, attribution.cue))
+        if not cue:
+            continue  # one PolNeAR attribution has no cue
+        key = (cue[0], cue[-1])
+        if key in cues:
+            continue  # two attributions share this cue (2 in train): keep the first
+        cues.append(key)
+        roles.append((key[0], key[1], _tokens_of(cleaned, tt, attribution.source), _tokens_of(cleaned, tt, attribution.content)))
+    return GoldExample(cleaned, article, cues, roles)
+
+
+def cue_labels(n: int, cues: list[tuple[int, int]]) -> list[str]:
+    labels = ["O"] * n
+    for first, last in cues:
+        labels[first] = "B"
+        for i in range(first + 1, last + 1):
+            labels[i] = "I"
+    return labels
+
+
+def cue_mask(n: int, cues: list[tuple[int, int]]) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    for first, last in cues:
+        mask[first : last + 1] = True
+    return mask
+
+
+def role_labels(window: tuple[int, int], first: int, last: int, source: set[int], content: set[int]) -> list[str]:
+    labels = []
+    for i in range(*window):
+        if first <= i <= last:
+            labels.append("Q")
+        elif i in content:
+            labels.append("C")
+        elif i in source:
+            labels.append("S")
+        else:
+            labels.append("O")
+    return labels
+
+
+# -- training --------------------------------------------------------------------------------
+
+
+def _trainer(stage: str, iterations: int, progress: Progress | None) -> Any:
+    """A CRFsuite trainer that reports every tenth L-BFGS iteration through ``progress``."""
+    import pycrfsuite
+
+    class Trainer(pycrfsuite.Trainer):
+        def __init__(self) -> None:
+            super().__init__(verbose=True)  # CRFsuite only calls the on_* hooks when verbose
+            self.started = time.perf_counter()
+
+        def on_iteration(self, log: str, info: dict[str, Any]) -> None:
+            if progress is not None and (info["num"] % 10 == 0 or info["num"] == 1):
+                elapsed = time.perf_counter() - self.started
+                progress(f"{stage}: iteration {info['num']}/{iterations}, loss {info['loss']:.1f}, {elapsed:.0f} s")
+
+        def on_prepare_error(self, log: str) -> None:
+            if progress is not None:
+                progress(f"{stage}: {log.strip()}")
+
+        # the default hooks print CRFsuite's raw log
+        def on_start(self, log: str) -> None: ...
+        def on_featgen_progress(self, log: str, percent: float) -> None: ...
+        def on_featgen_end(self, log: str) -> None: ...
+        def on_prepared(self, log: str) -> None: ...
+        def on_optimization_end(self, log: str) -> None: ...
+        def on_end(self, log: str) -> None: ...
+
+    return Trainer()
+
+
+def _fit(trainer: Any, path: Path, c1: float, c2: float, iterations: int) -> float:
+    trainer.set_params({"c1": c1, "c2": c2, "max_iterations": iterations, "feature.possible_transitions": True})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    started = time.perf_counter()
+    trainer.train(str(tmp))
+    os.replace(tmp, path)  # the finished file is the stage's checkpoint: never half written
+    return time.perf_counter() - started
+
+
+def static_strings(article: Article) -> list[list[str]]:
+    n = len(article)
+    return feature_strings(STATIC_TEMPLATES, [template_keys(t, article.attrs, None, n) for t in STATIC_TEMPLATES])
+
+
+def add_cue_sequences(trainer: Any, example: GoldExample, strings: list[list[str]]) -> int:
+    labels = cue_labels(len(example.article), example.cues)
+    count = 0
+    for first, end in cue_sequences(example.article.tokens):
+        trainer.append(strings[first:end], labels[first:end])
+        count += 1
+    return count
+
+
+def add_role_sequences(trainer: Any, example: GoldExample, strings: list[list[str]], vocab: Vocabulary) -> int:
+    article = example.article
+    cues = [(first, last) for first, last, _, _ in example.roles]
+    rows = cue_rows(article, cues, vocab, cue_mask(len(article), example.cues))
+    relative = feature_strings(
+        RELATIVE_TEMPLATES, [template_keys(t, article.attrs, rows) for t in RELATIVE_TEMPLATES], len(STATIC_TEMPLATES)
+    )
+    for k, (first, last, source, content) in enumerate(example.roles):
+        start, length = int(rows.starts[k]), int(rows.lengths[k])
+        xseq = [strings[int(rows.token[r])] + relative[r] for r in range(start, start + length)]
+        trainer.append(xseq, role_labels(rows.windows[k], first, last, source, content))
+    return len(example.roles)
+
+
+def train_fast(
+    train_dir: Path,
+    dev_dir: Path,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    resume: bool = True,
+    progress: Progress | None = None,
+    config: FastConfig | None = None,
+) -> dict[str, Any]:
+    """Train both CRFs on ``train_dir`` (a PolNeAR split folder such as .../polnear/train),
+    write ``fast.npz`` and ``meta.json`` to ``out_dir`` and score the model on ``dev_dir``.
+    Returns times, model size and dev F1 scores.
+
+    Each stage's CRFsuite file in ``out_dir`` is its checkpoint: with ``resume`` a stage whose
+    file exists for the same settings (``meta.json`` fingerprint) is not trained again; the
+    checkpoints are removed once the model is exported. L-BFGS is deterministic; ``seed``
+    fixes the order the training articles are fed in.
+    """
+
+    config = config or FastConfig()
+    say = progress or (lambda message: None)
+    train_dir, dev_dir, out_dir = Path(train_dir), Path(dev_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta_path = out_dir / META
+    cue_path, role_path = out_dir / "cue.crfsuite", out_dir / "roles.crfsuite"
+    fingerprint = config.fingerprint()
+    if resume and meta_path.is_file() and json.loads(meta_path.read_text()).get("fingerprint") != fingerprint:
+        say("settings changed since the checkpoints were written: training from scratch")
+        resume = False
+    if not resume:
+        cue_path.unlink(missing_ok=True)
+        role_path.unlink(missing_ok=True)
+    meta: dict[str, Any] = {
+        "model": "fast",
+        "version": MODEL_VERSION,
+        "fingerprint": fingerprint,
+        "config": asdict(config),
+        "seed": seed,
+        "train": str(train_dir),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+
+    started = time.perf_counter()
+    golds = training_articles(train_dir, config.all_annotators)
+    random.Random(seed).shuffle(golds)
+    say(f"read {len(golds)} training articles from {train_dir}")
+    vocab = Vocabulary(frozen=False)
+    examples = []
+    for n, gold in enumerate(golds, start=1):
+        examples.append(gold_example(gold, vocab))
+        if n % 100 == 0 or n == len(golds):
+            say(f"features: {n}/{len(golds)} articles")
+    vocab.frozen = True
+    result: dict[str, Any] = {"train_articles": len(golds), "vocabulary": len(vocab), "seconds": {}}
+
+    for stage, path in (("cues", cue_path), ("roles", role_path)):
+        if path.is_file():
+            say(f"{stage}: checkpoint {path.name} found, not retrained")
+            continue
+        iterations = config.cue_iterations if stage == "cues" else config.role_iterations
+        trainer = _trainer(stage, iterations, progress)
+        sequences = 0
+        for example in examples:
+            strings = static_strings(example.article)
+            if stage == "cues":
+                sequences += add_cue_sequences(trainer, example, strings)
+            else:
+                sequences += add_role_sequences(trainer, example, strings, vocab)
+        say(f"{stage}: training on {sequences} sequences")
+        if stage == "cues":
+            result["seconds"][stage] = _fit(trainer, path, config.cue_c1, config.cue_c2, iterations)
+        else:
+            result["seconds"][stage] = _fit(trainer, path, config.role_c1, config.role_c2, iterations)
+        del trainer
+    del examples
+
+    say("exporting the CRFs to numpy tables")
+    cue_chain = LinearChain.from_crfsuite(cue_path, STATIC_TEMPLATES, CUE_LABELS)
+    role_chain = LinearChain.from_crfsuite(role_path, ROLE_TEMPLATES, ROLE_LABELS)
+    model_path = out_dir / MODEL_FILE
+    extra = {
+        "vocabulary": np.array("\n".join(vocab.strings)),
+        "templates.cue": np.array(" ".join(t.name for t in STATIC_TEMPLATES)),
+        "templates.role": np.array(" ".join(t.name for t in ROLE_TEMPLATES)),
+    }
+    save(model_path, {"cue": cue_chain, "role": role_chain}, extra)
+    cue_path.unlink()
+    role_path.unlink()
+    result["seconds"]["total"] = round(time.perf_counter() - started, 1)
+    result["model_bytes"] = model_path.stat().st_size
+
+    say(f"scoring on {dev_dir}")
+    report = evaluate_split(FastExtractor(out_dir), dev_dir)
+    result["dev"] = report_scores(report)
+    result["dev_articles_per_second"] = round(report.articles_per_second, 1)
+    meta["trained"] = result
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return result
+
+
+def training_articles(split_dir: Path, all_annotators: bool = False) -> list[GoldArticle]:
+    """The articles of a PolNeAR split folder; with ``all_annotators`` one copy per annotation
+    file (some articles were annotated several times), else the first annotator's only."""
+    from quotegraph.eval.polnear import (
+        GoldArticle,
+        annotation_files,
+        load_split,
+        parse_ann,
+        read_text,
+    )
+
+    golds = load_split(split_dir.parent, split_dir.name)
+    if not all_annotators:
+        return golds
+    more: list[GoldArticle] = []
+    files = annotation_files(split_dir / "attributions", {g.name for g in golds})
+    for gold in golds:
+        for annotator, path in sorted(files.get(gold.name, {}).items()):
+            if annotator == gold.annotator:
+                continue
+            text = read_text(split_dir / "text" / f"{gold.name}.txt")
+            with open(path, encoding="utf-8", newline="") as handle:
+                more.append(GoldArticle(gold.name, text, annotator, parse_ann(handle.read(), text, str(path))))
+    return golds + more
+
+
+def report_scores(report: Report) -> dict[str, float]:
+    return {
+        f"{level}/{mode}": round(report.score(level, mode).f1, 4)
+        for level in ("source", "cue", "content", "attribution")
+        for mode in ("exact", "overlap")
+    }
+
+
+def evaluate_split(extractor: FastExtractor, split_dir: Path) -> Report:
+    """Score the extractor alone (no parse, no speaker resolution: neither changes a span) on
+    a PolNeAR split folder, with quotegraph's scorer."""
+    from quotegraph.eval.polnear import load_split
+    from quotegraph.eval.score import Report, score_article
+
+    golds = load_split(split_dir.parent, split_dir.name)
+    report = Report(split=split_dir.name)
+    started = time.perf_counter()
+    for gold in golds:
+        predicted = extractor.extract_cleaned(clean(gold.text))
+        report.articles += 1
+        report.gold_attributions += len(gold.attributions)
+        report.predicted_attributions += len(predicted)
+        report.add(score_article(gold.text, gold.attributions, predicted))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# -- extraction ------------------------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    """One attribution in token terms, before mapping to the original text."""
+
+    cue: tuple[int, int]
+    source: list[int]
+    content: list[int]
+    cue_p: float  # mean marginal of the cue's labels
+    source_p: float  # mean marginal of S over the source (1 with no source)
+    content_p: float  # mean marginal of C over the content
+
+
+@dataclass
+class _Combined:
+    """Several articles' token attributes end to end, so one lookup scores them all.
+
+    Each article keeps its own padding, so a template reaching past an article's first or
+    last token sees padding, never the next article. A token's *combined index* c is such
+    that ``attrs[..][c + PAD]`` is its value; its *row* is its place among all real tokens.
+    """
+
+    articles: list[Article]
+    attrs: dict[str, np.ndarray] = field(init=False)
+    base: list[int] = field(init=False)  # combined index of each article's first token
+    row_base: list[int] = field(init=False)  # row of each article's first token
+    token_rows: Rows = field(init=False)  # one row per real token, in order
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base, self.row_base = [], []
+        combined = rows = 0
+        for article in self.articles:
+            self.base.append(combined)
+            self.row_base.append(rows)
+            combined += len(article) + 2 * PAD
+            rows += len(article)
+        self.size = rows
+        names = self.articles[0].attrs.keys() if self.articles else ()
+        self.attrs = {name: np.concatenate([a.attrs[name] for a in self.articles]) for name in names}
+        token = np.concatenate([b + np.arange(len(a), dtype=np.int64) for a, b in zip(self.articles, self.base)]) if self.articles else np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        self.token_rows = Rows(token=token, cue=empty, starts=empty, lengths=empty, windows=[], attrs={})
+        # combined index -> row, for gathering per-token scores at window rows
+        self._row_of = np.zeros(combined + 1, dtype=np.int64)
+        self._row_of[token] = np.arange(rows)
+
+    def row_of(self, combined: np.ndarray) -> np.ndarray:
+        return self._row_of[combined]
+
+    def combine_rows(self, per_article: list[Rows | None]) -> Rows:
+        """The cue windows of all articles as one Rows, tokens in combined indices."""
+        parts = [(k, r) for k, r in enumerate(per_article) if r is not None]
+        offsets, total = [], 0
+        for _, r in parts:
+            offsets.append(total)
+            total += len(r.token)
+        return Rows(
+            token=np.concatenate([r.token + self.base[k] for k, r in parts]),
+            cue=np.concatenate([r.cue for _, r in parts]),
+            starts=np.concatenate([r.starts + o for (_, r), o in zip(parts, offsets)]),
+            lengths=np.concatenate([r.lengths for _, r in parts]),
+            windows=[w for _, r in parts for w in r.windows],
+            attrs={name: np.concatenate([r.attrs[name] for _, r in parts]) for name in parts[0][1].attrs},
+        )
+
+
+class FastExtractor:
+    """The fast model as an extractor: ``(Annotated) -> list[Attribution]``.
+
+    Reads only ``annotated.cleaned`` (the working text), never the spaCy parse, so it can run
+    behind a blank spaCy pipeline. The model file is loaded once, in the constructor.
+    """
+
+    name = "fast"
+
+    def __init__(self, model_dir: Path | str | None = None) -> None:
+        self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        path = self.model_dir / MODEL_FILE
+        if not path.is_file():
+            raise QuotegraphError(f"fast model not found: {path} (train it with: quotegraph train --model fast)")
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        for prefix, templates in (("cue", STATIC_TEMPLATES), ("role", ROLE_TEMPLATES)):
+            stored = str(arrays.get(f"templates.{prefix}", ""))
+            if stored != " ".join(t.name for t in templates):
+                raise QuotegraphError(f"{path} was trained with other features than this version of quotegraph: retrain it")
+        self.vocab = Vocabulary(str(arrays["vocabulary"]).split("\n"))
+        self.cue_chain = LinearChain.from_arrays(arrays, "cue", STATIC_TEMPLATES, CUE_LABELS)
+        self.role_chain = LinearChain.from_arrays(arrays, "role", ROLE_TEMPLATES, ROLE_LABELS)
+
+    def __call__(self, annotated: Annotated) -> list[Attribution]:
+        return self.extract_cleaned(annotated.cleaned)
+
+    def extract_cleaned(self, cleaned: Cleaned) -> list[Attribution]:
+        return self.extract_many([cleaned])[0]
+
+    def extract_many(self, cleaned: list[Cleaned]) -> list[list[Attribution]]:
+        """Attributions of several articles at once: the same results as one by one, but the
+        CRFs decode all the articles' sequences in one batch (faster for bulk work)."""
+        articles = [prepare(c, self.vocab) for c in cleaned]
+        return [
+            [self.attribution(c, article.tokens, f) for f in found]
+            for c, article, found in zip(cleaned, articles, self.find_many(articles))
+        ]
+
+    def cues(self, article: Article) -> list[tuple[int, int, float]]:
+        """Stage 1 for one article: cue token ranges (first, last) with their confidence."""
+        return self.cues_many(_Combined(articles=[article]))[0]
+
+    def find(self, article: Article) -> list[Found]:
+        """Both stages for one article."""
+        return self.find_many([article])[0]
+
+    def cues_many(self, batch: _Combined) -> list[list[tuple[int, int, float]]]:
+        """Stage 1: cue token ranges (first, last) of each article, with the mean marginal of
+        their labels."""
+        if batch.size == 0:
+            return [[] for _ in batch.articles]
+        chain = self.cue_chain
+        scores = chain.state_scores(batch.attrs, 0, batch.token_rows)
+        starts, lengths, article_of = [], [], []
+        for k, article in enumerate(batch.articles):
+            for first, end in cue_sequences(article.tokens):
+                starts.append(batch.row_base[k] + first)
+                lengths.append(end - first)
+                article_of.append(k)
+        starts_a = np.array(starts, dtype=np.int64)
+        lengths_a = np.array(lengths, dtype=np.int64)
+        labels = chain.best(scores, starts_a, lengths_a).tolist()
+        o_label, b_label = CUE_LABELS.index("O"), CUE_LABELS.index("B")
+        spans: list[list[tuple[int, int]]] = [[] for _ in batch.articles]
+        wanted: list[int] = []
+        for seq, (start, length) in enumerate(zip(starts, lengths)):
+            i, end = start, start + length
+            found = False
+            while i < end:
+                if labels[i] == o_label:
+                    i += 1
+                    continue
+                j = i + 1
+                while j < end and labels[j] != o_label and labels[j] != b_label:
+                    j += 1
+                spans[article_of[seq]].append((i, j - 1))
+                found = True
+                i = j
+            if found:
+                wanted.append(seq)
+        # marginals only for the sentences that have a cue
+        marginal = chain.marginals(scores, starts_a, lengths_a, np.array(wanted, dtype=np.int64))
+        best = np.array(labels, dtype=np.int64)
+        out: list[list[tuple[int, int, float]]] = []
+        for k, found_spans in enumerate(spans):
+            base = batch.row_base[k]
+            out.append(
+                [(a - base, b - base, float(marginal[np.arange(a, b + 1), best[a : b + 1]].mean())) for a, b in found_spans]
+            )
+        return out
+
+    def find_many(self, articles: list[Article]) -> list[list[Found]]:
+        """Stage 1, then stage 2 for every cue found: source and content, grouped with their cue."""
+        batch = _Combined(articles=articles)
+        cues = self.cues_many(batch)
+        per_article = []
+        for article, article_cues in zip(articles, cues):
+            spans = [(a, b) for a, b, _ in article_cues]
+            per_article.append(cue_rows(article, spans, self.vocab, cue_mask(len(article), spans)) if spans else None)
+        if all(r is None for r in per_article):
+            return [[] for _ in articles]
+        rows = batch.combine_rows(per_article)
+        chain = self.role_chain
+        static = chain.state_scores(batch.attrs, 0, batch.token_rows, only=_STATIC)
+        scores = chain.state_scores(batch.attrs, 0, rows, only=_RELATIVE, base=static[batch.row_of(rows.token)])
+        best = chain.best(scores, rows.starts, rows.lengths)
+        marginal = chain.marginals(scores, rows.starts, rows.lengths)
+        s_label, c_label = ROLE_LABELS.index("S"), ROLE_LABELS.index("C")
+        out: list[list[Found]] = []
+        window = 0
+        for article, article_cues, local in zip(articles, cues, per_article):
+            found: list[Found] = []
+            for k, (first, last, cue_p) in enumerate(article_cues):
+                assert local is not None
+                lo = int(rows.starts[window])
+                hi = lo + int(rows.lengths[window])
+                window += 1
+                labels = best[lo:hi]
+                content_rows = np.flatnonzero(labels == c_label)
+                if not len(content_rows):
+                    continue  # a cue with no content is no attribution
+                tokens = local.token[int(local.starts[k]) : int(local.starts[k]) + int(local.lengths[k])]
+                content = _with_quote_marks(article.tokens, tokens[content_rows].tolist())
+                source = _nearest_run(tokens[labels == s_label].tolist(), first, last)
+                content_p = float(marginal[lo + content_rows, c_label].mean())
+                if source:
+                    source_rows = lo + np.searchsorted(tokens, source)
+                    source_p = float(marginal[source_rows, s_label].mean())
+                else:
+                    source_p = 1.0
+                found.append(Found((first, last), source, content, cue_p, source_p, content_p))
+            out.append(found)
+        return out
+
+    def attribution(self, cleaned: Cleaned, tt: TokenizedText, found: Found) -> Attribution:
+        original = cleaned.original
+
+        def span(pieces: list[tuple[int, int]]) -> Span:
+            return Span.join(original, [(cleaned.to_original(tt.starts[a]), cleaned.to_original(tt.ends[b])) for a, b in pieces])
+
+        return Attribution(
+            content=span(_pieces(tt, found.content)),
+            source=span([(found.source[0], found.source[-1])]) if found.source else None,
+            cue=span([found.cue]),
+            kind=_kind(tt, found.content),
+            confidence=confidence(found),
+            rule=RULE,
+        )
+
+
+def _with_quote_marks(tt: TokenizedText, content: list[int]) -> list[int]:
+    """Content that starts (ends) at the first (last) word of a quotation takes its opening
+    (closing) mark too: quotation marks fix a direct quote's boundaries (slightly better on dev)."""
+    chosen = set(content)
+    n = len(tt)
+    for i in content:
+        q = tt.quote_of[i]
+        if q < 0 or tt.quote_role[i] != INSIDE:
+            continue
+        if i > 0 and tt.quote_role[i - 1] == OPEN_MARK and tt.quote_of[i - 1] == q:
+            chosen.add(i - 1)
+        if i + 1 < n and tt.quote_role[i + 1] == CLOSE_MARK and tt.quote_of[i + 1] == q:
+            chosen.add(i + 1)
+    return sorted(chosen) if len(chosen) > len(content) else content
+
+
+def _nearest_run(tokens: list[int], first: int, last: int) -> list[int]:
+    """The run of consecutive tokens closest to the cue (a source is one contiguous span)."""
+    if not tokens:
+        return []
+    runs: list[list[int]] = [[tokens[0]]]
+    for i in tokens[1:]:
+        if i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return min(runs, key=lambda r: first - r[-1] if r[-1] < first else r[0] - last)
+
+
+def _pieces(tt: TokenizedText, tokens: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive tokens, cut at line breaks."""
+    pieces: list[tuple[int, int]] = []
+    for i in tokens:
+        if pieces and i == pieces[-1][1] + 1 and not tt.newline_before[i]:
+            pieces[-1] = (pieces[-1][0], i)
+        else:
+            pieces.append((i, i))
+    return pieces
+
+
+def _kind(tt: TokenizedText, content: list[int]) -> Kind:
+    words = [i for i in content if tt.quote_role[i] not in (OPEN_MARK, CLOSE_MARK)]
+    quoted = sum(1 for i in words if tt.quote_of[i] >= 0)
+    if words and quoted == len(words):
+        return Kind.DIRECT
+    return Kind.MIXED if quoted else Kind.INDIRECT
+
+
+def confidence(found: Found) -> float:
+    """Probability-like score of the whole attribution: product of its parts' marginals."""
+    return max(0.0, min(1.0, found.cue_p * found.content_p * found.source_p))
+
+
+# -- a light annotation pipeline for the fast model --------------------------------------------
+
+LIGHT_PARSE = "quotegraph_light_parse"
+
+
+def light_nlp() -> Any:
+    """A spaCy pipeline for running the fast model end to end: blank English tokenizer,
+    sentencizer and a placeholder parse, no tagger, parser or NER (~20x faster than
+    ``en_core_web_sm``).
+
+    The fast extractor reads only the working text; the speaker resolver (resolve.py) reads
+    the Doc. Token.children crashes spaCy 3.8 on a Doc with no parse at all (seen on "—"), so
+    every token gets a placeholder head: the next token of its sentence (the last token of an
+    English noun phrase is usually its head, so a span's "root" is its last token).
+    """
+    import spacy
+    from spacy.attrs import DEP, HEAD, SENT_START
+    from spacy.language import Language
+
+    if not Language.has_factory(LIGHT_PARSE):
+
+        @Language.component(LIGHT_PARSE)
+        def light_parse(doc: Any) -> Any:
+            n = len(doc)
+            if n == 0:
+                return doc
+            starts = doc.to_array([SENT_START]).reshape(-1)
+            last = np.ones(n, dtype=bool)
+            last[:-1] = starts[1:] == 1  # the token before a sentence start ends its sentence
+            heads = np.where(last, 0, 1).astype(np.int64)
+            dep = doc.vocab.strings.add("dep")
+            root = doc.vocab.strings.add("ROOT")
+            values = np.empty((n, 2), dtype=np.uint64)
+            values[:, 0] = heads.view(np.uint64)
+            values[:, 1] = np.where(last, root, dep)
+            doc.from_array([HEAD, DEP], values)
+            return doc
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe(LIGHT_PARSE)
+    return nlp
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m quotegraph.models.fast --train DIR --dev DIR --out DIR``: train, export and
+    score the fast model (what ``quotegraph train --model fast`` runs)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m quotegraph.models.fast", description=main.__doc__)
+    parser.add_argument("--train", type=Path, required=True, help="PolNeAR split folder to train on")
+    parser.add_argument("--dev", type=Path, required=True, help="PolNeAR split folder to score on")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help="model folder (default: models/fast)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --out")
+    args = parser.parse_args(argv)
+
+    def say(message: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+    result = train_fast(args.train, args.dev, args.out, seed=args.seed, resume=not args.no_resume, progress=say)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
