@@ -439,3 +439,36 @@ def test_real_dev_split_scores_perfectly_against_itself() -> None:
         for mode in ("exact", "overlap"):
             score = report.score(level, mode)
             assert score.fp == 0 and score.fn == 0 and score.tp > 0, (level, mode)
+
+
+def test_calibration_judges_each_prediction_and_sweeps_thresholds() -> None:
+    from quotegraph.eval.calibration import Calibration
+
+    text = 'Mayor Jane Smith said the budget is balanced. Critics said taxes will rise.'
+
+    def attribution(source: str, cue: str, content: str, confidence: float) -> Attribution:
+        spans = [Span(*at(text, needle), needle) for needle in (source, cue, content)]
+        return Attribution(content=spans[2], source=spans[0], cue=spans[1], confidence=confidence)
+
+    gold = [attribution("Mayor Jane Smith", "said", "the budget is balanced", 1.0)]
+    gold.append(Attribution(content=Span(*at(text, "taxes will rise"), "taxes will rise"),
+                          source=Span(*at(text, "Critics"), "Critics"),
+                          cue=Span(*at(text, "said", 2), "said")))
+    predicted = [
+        attribution("Mayor Jane Smith", "said", "the budget is balanced", 0.95),  # exactly right
+        attribution("Mayor Jane Smith", "said", "budget is balanced", 0.65),  # duplicate-ish: gold already taken
+        Attribution(content=Span(*at(text, "will rise."), "will rise."), source=Span(*at(text, "Critics"), "Critics"),
+                    cue=Span(*at(text, "said", 2), "said"), confidence=0.72),  # overlap only
+    ]
+    calibration = Calibration()
+    calibration.add(text, gold, predicted)
+    assert calibration.gold == 2
+    bands = {row["band"]: row for row in calibration.bands()}
+    assert bands["0.9-1.0"]["predictions"] == 1 and bands["0.9-1.0"]["precision_exact"] == 1.0
+    assert bands["0.6-0.7"]["predictions"] == 1 and bands["0.6-0.7"]["precision_overlap"] == 0.0
+    assert bands["0.7-0.8"]["precision_overlap"] == 1.0 and bands["0.7-0.8"]["precision_exact"] == 0.0
+    sweep = {row["min_confidence"]: row for row in calibration.sweep()}
+    assert sweep[0.0]["overlap"] == {"precision": 0.667, "recall": 1.0, "f1": 0.8}
+    assert sweep[0.7]["overlap"]["precision"] == 1.0 and sweep[0.7]["predictions"] == 2
+    assert sweep[0.9]["exact"] == {"precision": 1.0, "recall": 0.5, "f1": 0.667}
+    assert "P overlap" in calibration.format_table()

@@ -91,25 +91,39 @@ def _polnear_dir(value: str | None) -> Path:
 
 
 def cmd_eval_polnear(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.eval.calibration import Calibration
     from quotegraph.eval.run import evaluate_polnear, score_predictions_file
 
     data = _polnear_dir(args.data)
+    calibration = None
     if args.score:
+        if args.calibration or args.min_confidence:
+            raise QuotegraphError("--calibration and --min-confidence need a live run, not --score")
         report = score_predictions_file(data, args.split, Path(args.score))
     else:
         predictions = Path(args.predictions) if args.predictions else None
         extractor = None
-        if args.model != "rules":
+        if args.model != "rules" or args.min_confidence:
             from quotegraph.ingest.text import article_from_text
             from quotegraph.pipeline import Pipeline
 
-            pipeline = Pipeline(model=args.model)
+            pipeline = Pipeline(model=args.model, min_confidence=args.min_confidence)
 
             def extractor(text: str) -> Extraction:
                 return pipeline(article_from_text(text))
 
-        report = evaluate_polnear(data, args.split, extractor=extractor, predictions=predictions, progress=not args.quiet)
-    out.write((report.dumps() if args.json else report.format_table()) + "\n")
+        calibration = Calibration() if args.calibration else None
+        report = evaluate_polnear(data, args.split, extractor=extractor, predictions=predictions,
+                                  progress=not args.quiet, calibration=calibration)
+    if args.json:
+        document = report.to_json()
+        if calibration is not None:
+            document["calibration"] = calibration.to_json()
+        out.write(json.dumps(document, indent=2) + "\n")
+    else:
+        out.write(report.format_table() + "\n")
+        if calibration is not None:
+            out.write("\n" + calibration.format_table() + "\n")
     return 0
 
 
@@ -410,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     polnear.add_argument("--json", action="store_true", help="print the report as JSON")
     polnear.add_argument("--quiet", action="store_true", help="no progress lines")
     polnear.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    polnear.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
+    polnear.add_argument("--calibration", action="store_true",
+                         help="also print precision per confidence band and the --min-confidence trade-off")
     polnear.set_defaults(run=cmd_eval_polnear)
     speakers = corpora.add_parser("speakers", help="speaker resolution on the hand-checked PolNeAR dev set")
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from quotegraph.errors import InputError
+from quotegraph.eval.calibration import Calibration
 from quotegraph.eval.polnear import GoldArticle, load_split
 from quotegraph.eval.score import Report, score_article
 from quotegraph.model import Extraction, Span
@@ -112,12 +113,14 @@ def evaluate_polnear(
     extractor: Extractor | None = None,
     predictions: Path | str | None = None,
     progress: bool = True,
+    calibration: Calibration | None = None,
 ) -> Report:
     """Extract attributions from every article of ``split`` and score them against the gold.
 
     ``seconds`` in the report is the wall time of extraction and scoring (including the first
     call's model loading), not of reading the gold. With ``predictions`` the system output is
-    also saved in the predictions-file format, atomically.
+    also saved in the predictions-file format, atomically. With ``calibration`` every predicted
+    attribution is also judged right or wrong by confidence band.
     """
     articles = load_split(data_dir, split)
     extract = extractor if extractor is not None else _default_extractor()
@@ -129,6 +132,8 @@ def evaluate_polnear(
         for done, article in enumerate(articles, start=1):
             extraction = extract(article.text)
             _add(report, article, extraction.attributions)
+            if calibration is not None:
+                calibration.add(article.text, article.attributions, extraction.attributions)
             if sink is not None:
                 sink.write(json.dumps(prediction_row(article.name, extraction), ensure_ascii=False) + "\n")
             meter.update(done)

@@ -190,15 +190,19 @@ def _overlaps(a: _Element, b: _Element) -> bool:
     return a.pieces == b.pieces or not a.words.isdisjoint(b.words)
 
 
-def _greedy(candidates: list[tuple[int, int, int]]) -> int:
-    """Size of a one-to-one matching over (weight, pred, gold) pairs, heaviest pairs first."""
+def greedy_matched(candidates: list[tuple[int, int, int]]) -> set[int]:
+    """The predictions of a one-to-one matching over (weight, pred, gold) pairs, heaviest pairs first."""
     used_pred: set[int] = set()
     used_gold: set[int] = set()
     for _weight, p, g in sorted(candidates, key=lambda c: (-c[0], c[1], c[2])):
         if p not in used_pred and g not in used_gold:
             used_pred.add(p)
             used_gold.add(g)
-    return len(used_pred)
+    return used_pred
+
+
+def _greedy(candidates: list[tuple[int, int, int]]) -> int:
+    return len(greedy_matched(candidates))
 
 
 def _score(matched: int, predicted: int, gold: int) -> Score:
@@ -228,19 +232,29 @@ def _optional_match(a: _Element | None, b: _Element | None, exact: bool) -> bool
     return a.pieces == b.pieces if exact else _overlaps(a, b)
 
 
+def triple(text: str, attribution: HasElements) -> Triple | None:
+    """The trimmed (source, cue, content); None when the content is whitespace only."""
+    content = trim(text, attribution.content)
+    if content is None:
+        return None
+    return (trim(text, attribution.source), trim(text, attribution.cue), content)
+
+
+def triple_key(found: Triple) -> tuple[Pieces | None, ...]:
+    return tuple(e.pieces if e is not None else None for e in found)
+
+
 def _triples(text: str, attributions: Iterable[HasElements]) -> list[Triple]:
     seen: dict[tuple[Pieces | None, ...], Triple] = {}
     for attribution in attributions:
-        content = trim(text, attribution.content)
-        if content is None:
-            continue  # whitespace only: nothing to score
-        triple = (trim(text, attribution.source), trim(text, attribution.cue), content)
-        key = tuple(e.pieces if e is not None else None for e in triple)
-        seen.setdefault(key, triple)
+        found = triple(text, attribution)
+        if found is not None:  # whitespace-only content: nothing to score
+            seen.setdefault(triple_key(found), found)
     return list(seen.values())
 
 
-def _score_attributions(pred: Sequence[Triple], gold: Sequence[Triple]) -> dict[str, Score]:
+def attribution_candidates(pred: Sequence[Triple], gold: Sequence[Triple]) -> tuple[list[tuple[int, int, int]], ...]:
+    """(weight, pred, gold) pairs of attributions that match, by exact and by overlap criteria."""
     exact_candidates = []
     overlap_candidates = []
     for i, p in enumerate(pred):
@@ -251,6 +265,11 @@ def _score_attributions(pred: Sequence[Triple], gold: Sequence[Triple]) -> dict[
             overlap_candidates.append((weight, i, j))
             if all(_optional_match(a, b, exact=True) for a, b in zip(p, g)):
                 exact_candidates.append((weight, i, j))
+    return exact_candidates, overlap_candidates
+
+
+def _score_attributions(pred: Sequence[Triple], gold: Sequence[Triple]) -> dict[str, Score]:
+    exact_candidates, overlap_candidates = attribution_candidates(pred, gold)
     return {
         "exact": _score(_greedy(exact_candidates), len(pred), len(gold)),
         "overlap": _score(_greedy(overlap_candidates), len(pred), len(gold)),
