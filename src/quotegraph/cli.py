@@ -153,7 +153,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_eval_speakers(args: argparse.Namespace, out: TextIO) -> int:
     from quotegraph.eval.speakers import evaluate_speakers, format_speaker_report
 
-    report = evaluate_speakers(_polnear_dir(args.data), Path(args.gold))
+    report = evaluate_speakers(_polnear_dir(args.data), Path(args.gold), model=args.model)
     out.write((json.dumps(report, indent=2) if args.json else format_speaker_report(report)) + "\n")
     return 0
 
@@ -432,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
     speakers.add_argument("--gold", default="eval/speakers_dev.jsonl", help="hand-checked speaker file")
     speakers.add_argument("--json", action="store_true", help="print the report as JSON")
+    speakers.add_argument("--model", default="rules", help="whose annotation the resolver reads: rules/accurate (spaCy sm) or fast (light)")
     speakers.set_defaults(run=cmd_eval_speakers)
 
     bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")

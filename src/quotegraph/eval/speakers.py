@@ -96,8 +96,15 @@ def _article_attributions(split_dir: Path, doc: str, annotator: str | None,
     return attributions, index
 
 
-def evaluate_speakers(data_dir: Path | str, gold_file: Path | str, split: str = "dev") -> dict[str, Any]:
-    """Resolve the gold sources of every article in ``gold_file`` and score the speakers."""
+def evaluate_speakers(data_dir: Path | str, gold_file: Path | str, split: str = "dev",
+                      model: str = "rules") -> dict[str, Any]:
+    """Resolve the gold sources of every article in ``gold_file`` and score the speakers.
+
+    ``model`` picks the annotation the resolver reads: the fast model runs behind a light
+    tokenizer with no tagger or NER, which the resolver must survive without naming wrongly."""
+    from quotegraph.pipeline import nlp_for
+
+    nlp = nlp_for(model)
     split_dir = Path(data_dir) / split
     if not (split_dir / "text").is_dir():
         raise InputError(f"PolNeAR split folder not found: {split_dir / 'text'}")
@@ -110,7 +117,7 @@ def evaluate_speakers(data_dir: Path | str, gold_file: Path | str, split: str = 
             raise InputError(f"article {doc} listed in {gold_file} not found in {split_dir / 'text'}")
         text = read_text(text_path)
         attributions, index = _article_attributions(split_dir, doc, rows[0].get("annotator"), rows, text)
-        resolved, speakers = resolve(annotate(clean(text)), attributions)
+        resolved, speakers = resolve(annotate(clean(text), nlp), attributions)
         by_id: dict[str, Speaker] = {s.id: s for s in speakers}
         for row, i in zip(rows, index):
             attribution = resolved[i] if i is not None else None
