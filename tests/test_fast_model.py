@@ -302,3 +302,45 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(QuotegraphError, match="fast model not found"):
         fast.FastExtractor(tmp_path)
+
+
+# The shipped model (models/fast) on the whole PolNeAR dev split, extractor alone (a few
+# seconds): floors just under what models/fast/README.md reports, so a retrained or broken model
+# that loses accuracy fails CI.
+SHIPPED_FLOORS = {
+    ("source", "exact"): 0.67,
+    ("cue", "exact"): 0.645,
+    ("content", "exact"): 0.465,
+    ("content", "overlap"): 0.76,
+    ("attribution", "overlap"): 0.665,
+}
+
+
+def test_shipped_model_keeps_its_dev_scores() -> None:
+    assert (fast.DEFAULT_MODEL_DIR / fast.MODEL_FILE).is_file(), "models/fast is not in the repository"
+    report = fast.evaluate_split(fast.FastExtractor(), POLNEAR / "dev")
+    assert report.articles > 50
+    missed = {
+        f"{level}/{mode}": round(report.score(level, mode).f1, 3)
+        for (level, mode), floor in SHIPPED_FLOORS.items()
+        if report.score(level, mode).f1 < floor
+    }
+    assert not missed, f"below the floor: {missed}"
+
+
+def test_shipped_model_runs_end_to_end_with_offsets_into_the_original() -> None:
+    from quotegraph.pipeline import Pipeline
+    from quotegraph.ingest.text import article_from_text
+
+    text = ('Mayor Jane Okafor said on Tuesday that the bridge would reopen.thatAt the same time '
+            '"We are not done," she told reporters.\n')
+    extraction = Pipeline(model="fast")(article_from_text(text))
+    assert extraction.attributions
+    for attribution in extraction.attributions:
+        assert attribution.rule == fast.RULE and 0.0 <= attribution.confidence <= 1.0
+        for span in (attribution.source, attribution.cue, attribution.content):
+            if span is not None:
+                for start, end in span.offsets():
+                    assert 0 <= start < end <= len(text)
+    cues = {a.cue.text for a in extraction.attributions if a.cue}
+    assert "said" in cues
