@@ -402,6 +402,33 @@ def _add_store_commands(commands: Any) -> None:
     export.set_defaults(run=cmd_export)
 
 
+# --- the web app (issue 6) ---------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.serve import serve
+
+    return serve(args.db, host=args.host, port=args.port, token_file=args.token_file, model=args.model,
+                 aliases=args.aliases)
+
+
+def _add_serve_command(commands: Any) -> None:
+    from quotegraph.store import DEFAULT_DB
+
+    serve = commands.add_parser("serve", help="the web app and JSON API over a store (needs the web extra)",
+                                description="Serve search, statement, speaker, article and extract pages and the "
+                                            "JSON API (/api, described at /api/openapi.json). Read-only unless a "
+                                            "token is set: then POST /api/articles and the extract page can save.")
+    serve.add_argument("--db", default=os.environ.get("QUOTEGRAPH_DB", DEFAULT_DB), metavar="PATH|URL",
+                       help=f"the store: a SQLite file or postgresql://... (default $QUOTEGRAPH_DB or {DEFAULT_DB})")
+    serve.add_argument("--aliases", metavar="FILE", help="speaker corrections file (default: beside the SQLite file)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--token-file", metavar="FILE", help="the operator's token for saving articles (first line); "
+                       "default $QUOTEGRAPH_TOKEN; without one the server is read-only")
+    serve.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    serve.set_defaults(run=cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quotegraph", description="Who said what, about what, when: attributions in news text.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -477,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     ingest.set_defaults(run=cmd_ingest)
     _add_store_commands(commands)
+    _add_serve_command(commands)
     return parser
 
 

@@ -7,3 +7,7 @@ class QuotegraphError(Exception):
 
 class InputError(QuotegraphError, ValueError):
     """Bad input from the user (a missing file, a malformed line); the message is one line."""
+
+
+class NotFoundError(InputError):
+    """Something asked for by id (a statement, a speaker, an article) is not there."""

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from quotegraph.errors import InputError
+from quotegraph.errors import InputError, NotFoundError
 from quotegraph.model import Attribution, Extraction, Speaker
 from quotegraph.store import dedup
 from quotegraph.store import speakers as sp
 from quotegraph.store.vector import VectorIndex
+from quotegraph.store.views import ReadViews
 
 KINDS = ("direct", "indirect", "mixed")
 NEAR_CANDIDATES = 5
@@ -172,7 +173,7 @@ def search_terms(text: str) -> list[list[str]]:
 
 # --- the store -------------------------------------------------------------------------------
 
-class Store:
+class Store(ReadViews):
     """A quote store. Open one with :func:`quotegraph.store.open_store`."""
 
     backend = "abstract"
@@ -626,10 +627,9 @@ class Store:
     _HIT_COLUMNS = ("s.id, s.content, sp.name, s.speaker_id, s.kind, s.confidence, s.first_date, s.n_occurrences, "
                     "s.n_outlets")
 
-    def search(self, q: SearchQuery) -> Page:
-        """Statements matching words and filters, best first, one page at a time."""
-        if q.limit < 1 or q.offset < 0:
-            raise InputError("--limit must be at least 1 and --offset at least 0")
+    def _match(self, q: SearchQuery) -> tuple[str, list[str], list[Any], str, list[Any], str]:
+        """The statements a query's words and filters select, as SQL shared by search and facets:
+        (FROM clause, WHERE conditions, their params, score expression, its params, ORDER BY)."""
         terms = search_terms(q.text)
         speaker_tokens = sp.query_tokens(q.speaker) if q.speaker else []
         if q.speaker and not speaker_tokens:
@@ -643,6 +643,13 @@ class Store:
             params = [*match_params, *params]
             if terms:
                 score, score_params, order = text_score, text_score_params, "10, s.id"
+        return source, where, params, score, score_params, order
+
+    def search(self, q: SearchQuery) -> Page:
+        """Statements matching words and filters, best first, one page at a time."""
+        if q.limit < 1 or q.offset < 0:
+            raise InputError("--limit must be at least 1 and --offset at least 0")
+        source, where, params, score, score_params, order = self._match(q)
         sql = (f"SELECT {self._HIT_COLUMNS}, {score} FROM {source} LEFT JOIN speakers sp ON sp.id = s.speaker_id"
                + (f" WHERE {' AND '.join(where)}" if where else "")
                + f" ORDER BY {order} LIMIT ? OFFSET ?")
@@ -704,7 +711,7 @@ class Store:
         row = self._one(f"SELECT {self._HIT_COLUMNS}, 0 FROM statements s LEFT JOIN speakers sp "
                         "ON sp.id = s.speaker_id WHERE s.id = ?", (statement_id,))
         if row is None:
-            raise InputError(f"no statement {statement_id}")
+            raise NotFoundError(f"no statement {statement_id}")
         hit = self._hit(row, 0.0)
         speaker = self.speaker(hit.speaker_id) if hit.speaker_id is not None else None
         occurrences = []
@@ -723,7 +730,7 @@ class Store:
     def speaker(self, speaker_id: int) -> SpeakerInfo:
         row = self._one("SELECT id, name, title, qid, named FROM speakers WHERE id = ?", (speaker_id,))
         if row is None:
-            raise InputError(f"no speaker #{speaker_id}")
+            raise NotFoundError(f"no speaker #{speaker_id}")
         counts = self._one("SELECT count(*), coalesce(sum(n_occurrences), 0) FROM statements WHERE speaker_id = ?",
                            (speaker_id,))
         aliases = [r[0] for r in self._all("SELECT alias FROM speaker_aliases WHERE speaker_id = ? ORDER BY alias",
