@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_fixtures import backend, extraction, store, store_target  # noqa: F401 (fixtures)
@@ -37,7 +38,7 @@ def test_reopening_applies_no_migration_twice(store_target: str, tmp_path: Path)
     again = open_store(store_target, aliases=tmp_path / "a.tsv")
     try:
         assert again.migrate() == []
-        assert again._all("SELECT version FROM schema_migrations") == [(1,)]
+        assert again._all("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
     finally:
         again.close()
 
@@ -204,3 +205,67 @@ def test_similarity_index_ivf_finds_nearest_after_training(store: Store) -> None
     query = vectors[123] + 0.05 * rng.normal(size=384).astype(np.float32)
     query /= np.linalg.norm(query)
     assert store.vectors.search(query, k=1)[0][0] == 124
+
+
+def _clustered(rng: Any, n: int, centres: int = 40) -> Any:
+    """n unit vectors around a few random centres (numpy arrays), like topics of statements."""
+    import numpy as np
+
+    middle = rng.normal(size=(centres, 384)).astype(np.float32)
+    vectors = middle[rng.integers(0, centres, size=n)] + 0.8 * rng.normal(size=(n, 384)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_similarity_index_tails_are_packed_and_search_is_exact(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries added after training wait in a tail, get packed into their list, and are all found."""
+    import numpy as np
+
+    from quotegraph.store import vector
+
+    monkeypatch.setattr(vector, "TAIL_MAX", 8)  # ~22 new entries per list: most lists get packed
+    rng = np.random.default_rng(2)
+    vectors = _clustered(rng, 3600)
+    with store.transaction():
+        store.vectors.add(list(range(1, 2501)), vectors[:2500])
+    assert store.vectors.maybe_retrain()
+    for start in range(2500, 3600, 50):  # ingest-sized batches after training
+        with store.transaction():
+            store.vectors.add(list(range(start + 1, start + 51)), vectors[start : start + 50])
+    with store.transaction():  # re-adding known hashes changes nothing
+        store.vectors.add([1, 2, 3], vectors[:3])
+    assert store.vectors.count() == 3600
+    lists = store._all_binary("SELECT hashes FROM ivf_lists")
+    packed = np.concatenate([np.frombuffer(h, dtype="<i8") for (h,) in lists])
+    tail = [int(r[0]) for r in store._all("SELECT text_hash FROM ivf_tail")]
+    assert sorted([*packed.tolist(), *tail]) == list(range(1, 3601))  # every entry exactly once
+    assert len(packed) > 2500  # some tails were packed ...
+    per_list = store._all("SELECT list_id, count(*) FROM ivf_tail GROUP BY list_id")
+    assert all(n < 8 for _, n in per_list)  # ... and no tail outgrew its limit
+    n_lists = store._one("SELECT count(*) FROM ivf_centroids")[0]  # type: ignore[index]
+    queries = _clustered(np.random.default_rng(3), 5)
+    for query in queries:
+        exact = np.argsort(-(vectors @ query))[:10] + 1
+        found = store.vectors.search(query, k=10, nprobe=n_lists)  # every list: must equal brute force
+        assert [h for h, _ in found] == exact.tolist()
+        assert all(abs(score - float(vectors[h - 1] @ query)) < 1e-5 for h, score in found)  # exact cosines
+        assert store.vectors.search(query, k=10)[0][0] == exact[0]
+
+
+def test_similarity_index_is_rebuilt_when_a_migration_asks(store: Store) -> None:
+    """A store from before the packed index keeps its embeddings; the first search rebuilds the index."""
+    import numpy as np
+
+    vectors = _clustered(np.random.default_rng(4), 300)
+    with store.transaction():
+        store.vectors.add(list(range(1, 301)), vectors)
+        store._run("DELETE FROM ivf_lists")
+        store._run("DELETE FROM ivf_tail")
+        store.set_meta("ivf_rebuild", "1")
+    reader = open_store(store.url if store.backend == "postgres" else store.path, read_only=True)  # type: ignore[attr-defined]
+    try:  # a read-only connection cannot rebuild: it searches exactly
+        assert reader.vectors.search(vectors[7], k=2)[0] == (8, pytest.approx(1.0, abs=1e-5))
+        assert reader.get_meta("ivf_rebuild") == "1"
+    finally:
+        reader.close()
+    assert store.vectors.search(vectors[7], k=1) == [(8, pytest.approx(1.0, abs=1e-5))]
+    assert store.get_meta("ivf_rebuild") is None and store.vectors.count() == 300

@@ -103,7 +103,8 @@ def test_corrections_survive_reingesting(store_target: str, tmp_path: Path) -> N
         url = store_target
         with psycopg.connect(url, autocommit=True) as conn:
             for table in ("occurrences", "statement_prints", "statements", "speaker_links", "speaker_aliases",
-                          "speakers", "articles", "embeddings", "ivf_entries", "ivf_centroids", "speaker_corrections"):
+                          "speakers", "articles", "embeddings", "ivf_lists", "ivf_tail", "ivf_centroids",
+                          "speaker_corrections"):
                 conn.execute(f"DELETE FROM {table}")
     store = open_store(fresh_target, aliases=aliases)
     try:

@@ -83,7 +83,9 @@ def annotate(cleaned: Cleaned, nlp: Language | None = None) -> Annotated:
     told so and cannot attach one speaker's words to another's.
     """
     nlp = nlp or load_nlp()
-    doc = nlp.make_doc(cleaned.text)
+    # the tokenizer, not make_doc: the article limit is checked at ingest and by Pipeline, and the
+    # spaces inserted at glued words may take a text at the limit past spaCy's own max_length
+    doc = nlp.tokenizer(cleaned.text)
     starts = _glued_sentence_starts(cleaned)
     if starts:
         by_char = {token.idx: token for token in doc}

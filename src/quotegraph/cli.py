@@ -180,10 +180,12 @@ def cmd_ingest(args: argparse.Namespace, out: TextIO) -> int:
         raise InputError("--workers must be at least 1")
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise InputError("--max-seconds must be more than 0")
+    if args.max_chars < 1:
+        raise InputError("--max-chars must be at least 1")
     fields = JsonlFields(**{name: getattr(args, f"{name}_field") for name in JSONL_FIELDS})
     options = BatchOptions(
         workers=args.workers, model=args.model, min_confidence=args.min_confidence,
-        max_seconds=args.max_seconds, read=ReadOptions(jsonl=fields),
+        max_seconds=args.max_seconds, read=ReadOptions(jsonl=fields, max_chars=args.max_chars),
     )
     sink, out_path = None, args.out
     if args.db:  # the store as the sink (issue 5); --out, if given, only names the ledger/errors files
@@ -402,6 +404,66 @@ def _add_store_commands(commands: Any) -> None:
     export.set_defaults(run=cmd_export)
 
 
+# --- Spark (issue 7): the ingest job on a cluster, quotations across articles, loading the store ---
+
+def cmd_spark(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.spark.job import run_extract_command
+
+    return run_extract_command(args, args.master, out)
+
+
+def cmd_spark_merge(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.spark.job import run_merge_command
+
+    return run_merge_command(args, args.master, out)
+
+
+def cmd_load(args: argparse.Namespace, out: TextIO) -> int:
+    from quotegraph.spark.load import load
+    from quotegraph.store import open_store
+
+    store = open_store(args.db, aliases=args.aliases, embed=not args.no_embed)
+    try:
+        summary = load(args.dir, store, show_progress=not args.no_progress)
+    finally:
+        store.close()
+    out.write((json.dumps(summary.to_json()) if args.json else summary.format()) + "\n")
+    return 0
+
+
+def _add_spark_commands(commands: Any) -> None:
+    from quotegraph.spark.job import add_extract_arguments, add_merge_arguments
+    from quotegraph.store import DEFAULT_DB
+
+    master_help = "Spark master: local[N], spark://host:7077, yarn, k8s://... (default local[*])"
+    spark = commands.add_parser(
+        "spark", help="the ingest job on Apache Spark: files on any Hadoop path -> Parquet tables",
+        description="Read WARC, JSONL, HTML, feed and text files, extract attributions on Spark and write "
+                    "DIR/articles, statements, speakers, errors and skipped (Parquet, replaced on a re-run). "
+                    "See docs/spark.md for spark-submit on a cluster. Exit status: 0 done, 1 some articles "
+                    "failed (see DIR/errors), 2 bad usage or a job that could not run.")
+    add_extract_arguments(spark)
+    spark.add_argument("--master", default="local[*]", metavar="URL", help=master_help)
+    spark.set_defaults(run=cmd_spark)
+    merge = commands.add_parser("spark-merge", help="stage 2 on Spark: quotations and speakers across articles",
+                                description="Merge the same quote across the articles of a 'quotegraph spark' "
+                                            "output folder: DIR/quotations (Parquet), DIR/quotations.jsonl, "
+                                            "DIR/speakers_merged.")
+    add_merge_arguments(merge)
+    merge.add_argument("--master", default="local[*]", metavar="URL", help=master_help)
+    merge.set_defaults(run=cmd_spark_merge)
+    load = commands.add_parser("load", help="add a 'quotegraph spark' output folder to the quote store")
+    load.add_argument("dir", metavar="DIR", help="the --output folder of 'quotegraph spark'")
+    load.add_argument("--db", default=os.environ.get("QUOTEGRAPH_DB", DEFAULT_DB), metavar="PATH|URL",
+                      help=f"the store: a SQLite file or postgresql://... (default $QUOTEGRAPH_DB or {DEFAULT_DB})")
+    load.add_argument("--aliases", metavar="FILE", help="speaker corrections file (default: beside the SQLite file)")
+    load.add_argument("--no-embed", action="store_true", help="no sentence embeddings now (computed on the first "
+                      "search --similar)")
+    load.add_argument("--no-progress", action="store_true", help="no progress display")
+    load.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    load.set_defaults(run=cmd_load)
+
+
 # --- the web app (issue 6) ---------------------------------------------------------------------
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
@@ -496,6 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
     ingest.add_argument("--errors", metavar="FILE", help="where failed articles are recorded (default: OUT with .errors.jsonl)")
     ingest.add_argument("--max-seconds", type=float, default=300.0, metavar="S", help="time budget per article (default 300)")
+    ingest.add_argument("--max-chars", type=int, default=1_000_000, metavar="N",
+                        help="longer articles are recorded as failed, not read (default 1000000 characters)")
     ingest.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
     for name in JSONL_FIELDS:
         ingest.add_argument(f"--{name}-field", default=name, metavar="NAME",
@@ -505,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(run=cmd_ingest)
     _add_store_commands(commands)
     _add_serve_command(commands)
+    _add_spark_commands(commands)
     return parser
 
 

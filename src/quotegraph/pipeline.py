@@ -13,6 +13,7 @@ from quotegraph.annotate import Annotated, annotate, load_nlp
 from quotegraph.clean import clean
 from quotegraph.extractors import Extractor, RuleExtractor
 from quotegraph.errors import InputError
+from quotegraph.ingest.base import MAX_ARTICLE_CHARS
 from quotegraph.model import Article, Attribution, Extraction
 from quotegraph.resolve import resolve
 
@@ -58,6 +59,7 @@ class Pipeline:
     nlp: Language | None = None
     min_confidence: float = 0.0
     extractor: Extractor | None = field(default=None)
+    max_chars: int = MAX_ARTICLE_CHARS  # parsing needs ~3.6 GB and ~100 s for 1M characters
 
     def __post_init__(self) -> None:
         if self.extractor is None:
@@ -66,6 +68,8 @@ class Pipeline:
             self.nlp = nlp_for(self.model)
 
     def annotate(self, article: Article) -> Annotated:
+        if len(article.text) > self.max_chars:
+            raise InputError(f"article of {len(article.text):,} characters is over the limit of {self.max_chars:,}")
         return annotate(clean(article.text), self.nlp)
 
     def run_annotated(self, article: Article, annotated: Annotated) -> Extraction:

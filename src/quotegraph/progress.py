@@ -21,8 +21,9 @@ class Progress:
     """Call ``update`` as often as you like; it draws only every ``interval`` seconds."""
 
     def __init__(self, stream: TextIO, total_bytes: int, *, tty: bool | None = None,
-                 interval: float | None = None, enabled: bool = True) -> None:
+                 interval: float | None = None, enabled: bool = True, label: str = "quotegraph ingest") -> None:
         self.stream = stream
+        self.label = label
         self.total = max(total_bytes, 1)
         self.tty = stream.isatty() if tty is None else tty
         self.interval = interval if interval is not None else (0.2 if self.tty else 10.0)
@@ -53,7 +54,7 @@ class Progress:
             self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
             self._drawn = True
         else:
-            self.stream.write(f"quotegraph ingest: {text}\n")
+            self.stream.write(f"{self.label}: {text}\n")
         self.stream.flush()
 
     def close(self) -> None:

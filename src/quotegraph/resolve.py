@@ -214,6 +214,14 @@ def modifiers_fit(mention: Modifiers, title: Modifiers) -> int | None:
     return score
 
 
+def description_fits(mention: Modifiers, earlier: Modifiers | None) -> bool:
+    """A later description may drop an earlier one's modifiers ("the diplomat" after "the
+    former diplomat") but not add others: "the former diplomat" is not "the top US diplomat"."""
+    if earlier is None:
+        return True
+    return mention.strict <= earlier.strict and mention.party <= earlier.party and mention.proper <= earlier.proper
+
+
 # --------------------------------------------------------------------------------------------
 # entities
 
@@ -243,6 +251,7 @@ class Entity:
     plural: bool = False
     head: str = ""  # head noun of a description or organisation
     person_like: bool = False  # a description of a person ("the former diplomat"), not a thing
+    mods: Modifiers | None = None  # a description's modifiers: "the former diplomat" is not "the top US diplomat"
     titles: list[Title] = field(default_factory=list)
     mentions: list[Span] = field(default_factory=list)
     history: list[int] = field(default_factory=list)  # start offsets of attached mentions
@@ -295,6 +304,7 @@ class _Resolver:
         self.events: list[Event] = []
         self.par_starts = [0] + [m.end() for m in re.finditer(r"\n\s*", self.original)]
         self.protected = self._protected_regions()
+        self.headline_end = self._headline_end()  # once: Doc.text rebuilds the whole text on every access
 
     # -- text helpers -----------------------------------------------------------------------
 
@@ -518,13 +528,18 @@ class _Resolver:
         spoke = [p for p in fits if any(s < start and self.in_source(s) for s in p.history)]
         return spoke[0] if len(spoke) == 1 else None
 
+    def _headline_end(self) -> int:
+        """Where a title-case first line ends (working offset), or 0 when the text has none."""
+        text = self.ann.cleaned.text  # the text the Doc was made from
+        first_line_end = text.find("\n")
+        if first_line_end < 0:
+            return 0
+        words = [w for w in text[:first_line_end].split() if w[:1].isalpha()]
+        return first_line_end if words and sum(w[0].isupper() for w in words) >= 0.7 * len(words) else 0
+
     def in_headline(self, working_offset: int) -> bool:
         """In a title-case first line, where capitalised words are not names ("Clinton Breaks")."""
-        first_line_end = self.doc.text.find("\n")
-        if first_line_end < 0 or working_offset >= first_line_end:
-            return False
-        words = [w for w in self.doc.text[:first_line_end].split() if w[:1].isalpha()]
-        return bool(words) and sum(w[0].isupper() for w in words) >= 0.7 * len(words)
+        return working_offset < self.headline_end
 
     def in_source(self, offset: int) -> bool:
         return any(src.start <= offset < src.end for src in getattr(self, "source_spans", ()))
@@ -972,7 +987,10 @@ class _Resolver:
                             head: str | None = None, gender: str | None = None) -> tuple[Entity | None, Resolution]:
         """A speaker the article never names ("a source", "the former diplomat")."""
         person_like = head is not None
-        head = head or (root.lemma_.lower() if root is not None else source.text.lower())
+        # a Doc without lemmas (a blank pipeline) must not give every description the same head ""
+        head = head or ((root.lemma_ or root.text).lower() if root is not None else source.text.lower())
+        head_words = set(head.split())
+        mods = modifiers([w for w in words if w.lower not in head_words and not (root is not None and w.first <= root.i <= w.last)])
         determiner = words[0].lower if words else ""
         if determiner in ("the", "this", "that") and not plural:
             # "the campaign", "the commission": a body named just before with that head noun
@@ -986,7 +1004,7 @@ class _Resolver:
                 return org, Resolution(Method.TITLE, chain)
         if determiner in self.lex.kind("definite") and determiner not in ("his", "her", "their", "its"):
             earlier = [e for e in self.entities if e.kind == "description" and e.head == head and e.history
-                       and min(e.history) < source.start]
+                       and min(e.history) < source.start and description_fits(mods, e.mods)]
             if earlier:
                 entity = max(earlier, key=lambda e: max(e.history))
                 chain = (Link(source, entity.name_span, f"same description as '{entity.name}'"),)
@@ -994,6 +1012,7 @@ class _Resolver:
                 return entity, Resolution(Method.DESCRIPTION, chain)
         entity = self.new_entity("description", (), source.text, source, named=False)
         entity.head, entity.plural, entity.gender, entity.person_like = head, plural, gender, person_like
+        entity.mods = mods
         self.record(entity, source, "previous speaker", ())
         return entity, Resolution(Method.DESCRIPTION)
 

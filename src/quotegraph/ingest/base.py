@@ -18,7 +18,8 @@ from typing import BinaryIO, Protocol
 from quotegraph.clean import parse_header
 from quotegraph.model import Article
 
-MAX_ARTICLE_CHARS = 1_000_000  # a news article is a few thousand characters
+MAX_ARTICLE_CHARS = 1_000_000  # a news article is a few thousand characters; spaCy's own limit
+MAX_LINE_BYTES = 16_000_000  # one JSONL line: an article at the limit, JSON-escaped, with its metadata
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class ReadOptions:
     """Settings that change how files are read."""
 
     jsonl: JsonlFields = field(default_factory=JsonlFields)
-    max_chars: int = MAX_ARTICLE_CHARS
+    max_chars: int = MAX_ARTICLE_CHARS  # the longest article text any reader passes on
+    max_line_bytes: int = MAX_LINE_BYTES  # the longest JSONL line read into memory
 
 
 class Reader(Protocol):
@@ -83,10 +85,23 @@ def paragraphs(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text.strip())
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(value: str) -> str:
+    """``value`` with every lone surrogate replaced by U+FFFD, same length, so offsets hold.
+
+    JSON escapes (``"\\ud800"``) and numeric character references decode to lone surrogates,
+    which no UTF-8 writer (output file, ledger, database) accepts.
+    """
+    return _SURROGATE.sub("\ufffd", value)
+
+
 def make_article(text: str, *, id: str, path: str, **metadata: str | None) -> Article:
     """An Article whose missing date/credit/author fall back to the text's own header lines."""
+    text, id, path = valid_text(text), valid_text(id), valid_text(path)
     header, _, _ = parse_header(text)
-    clean = {k: (v.strip() if isinstance(v, str) and v.strip() else None) for k, v in metadata.items()}
+    clean = {k: (valid_text(v.strip()) if isinstance(v, str) and v.strip() else None) for k, v in metadata.items()}
     for name in ("date", "credit", "author"):
         if not clean.get(name):
             clean[name] = header.get(name)

@@ -7,6 +7,7 @@ too short. feedparser is handed the bytes of the file, so nothing is fetched.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -15,22 +16,46 @@ from quotegraph.ingest.base import Record, ReadOptions, make_article
 from quotegraph.ingest.html import fragment_text
 
 MAX_FEED_BYTES = 100_000_000
+_CHARREF = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);?")
+
+
+def _charref(match: re.Match[bytes]) -> bytes:
+    ref = match.group(1)
+    hexadecimal = ref[:1] in b"xX"
+    digits = ref[1:] if hexadecimal else ref
+    value = int(digits[-12:], 16 if hexadecimal else 10) if len(digits.lstrip(b"0")) <= 12 else -1
+    return match.group(0) if 0 <= value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF else b"&#xFFFD;"
+
+
+def valid_charrefs(data: bytes) -> bytes:
+    """Numeric character references to no character (a surrogate, past U+10FFFF) become U+FFFD.
+
+    feedparser's fallback parser calls chr() on them and raises, which would lose the whole feed.
+    """
+    return _CHARREF.sub(_charref, data)
+
+
+def _str(value: Any) -> str:
+    """A feed value as text: feedparser leaves a field None when broken markup cut it short."""
+    return value if isinstance(value, str) else ""
 
 
 def _entry_text(entry: Any) -> str:
-    contents = entry.get("content") or []
-    best = max(contents, key=lambda c: len(c.get("value", "")), default=None)
-    if best is not None and best.get("value", "").strip():
-        value, kind = best["value"], best.get("type", "text/html")
+    contents = [c for c in entry.get("content") or [] if isinstance(c, dict)]
+    best = max(contents, key=lambda c: len(_str(c.get("value"))), default=None)
+    if best is not None and _str(best.get("value")).strip():
+        value, kind = _str(best.get("value")), _str(best.get("type")) or "text/html"
     else:
-        value, kind = entry.get("summary", ""), entry.get("summary_detail", {}).get("type", "text/html")
+        detail = entry.get("summary_detail")
+        value = _str(entry.get("summary"))
+        kind = (_str(detail.get("type")) if isinstance(detail, dict) else "") or "text/html"
     return fragment_text(value) if "html" in kind else value.strip()
 
 
 def _credit(entry: Any) -> str | None:
     """The Media RSS credit line (photographer, agency), when the entry has one."""
     credits = entry.get("media_credit") or []
-    names = [c.get("content", "").strip() for c in credits if isinstance(c, dict)]
+    names = [_str(c.get("content")).strip() for c in credits if isinstance(c, dict)]
     return ", ".join(n for n in names if n) or None
 
 
@@ -46,7 +71,7 @@ def feed_records(stream: BinaryIO, source: str, options: ReadOptions) -> Iterato
     if len(data) > MAX_FEED_BYTES:
         yield Record(source, 0, "entry", error=f"feed is over the limit of {MAX_FEED_BYTES:,} bytes")
         return
-    parsed = feedparser.parse(data, resolve_relative_uris=False, sanitize_html=True)
+    parsed = feedparser.parse(valid_charrefs(data), resolve_relative_uris=False, sanitize_html=True)
     if not parsed.entries:
         problem = parsed.get("bozo_exception")
         yield Record(source, 0, "entry", error=f"not a feed, or a feed with no entries{f': {problem}' if problem else ''}")
@@ -59,11 +84,15 @@ def feed_records(stream: BinaryIO, source: str, options: ReadOptions) -> Iterato
         if not text:
             yield Record(source, index, "entry", error="entry has no content")
             continue
-        authors = entry.get("authors") or []
-        author = ", ".join(a.get("name", "") for a in authors if a.get("name")) or entry.get("author")
+        if len(text) > options.max_chars:
+            yield Record(source, index, "entry",
+                         error=f"entry text of {len(text):,} characters is over the limit of {options.max_chars:,}")
+            continue
+        authors = [_str(a.get("name")) for a in entry.get("authors") or [] if isinstance(a, dict)]
+        author = ", ".join(a for a in authors if a) or entry.get("author")
         article = make_article(
             text,
-            id=entry.get("id") or entry.get("link") or f"{source}#{index}",
+            id=_str(entry.get("id")) or _str(entry.get("link")) or f"{source}#{index}",
             path=source,
             url=entry.get("link"),
             title=entry.get("title"),

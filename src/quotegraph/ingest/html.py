@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from quotegraph.errors import InputError
-from quotegraph.ingest.base import Record, ReadOptions, make_article, paragraphs
+from quotegraph.ingest.base import MAX_ARTICLE_CHARS, Record, ReadOptions, make_article, paragraphs
 from quotegraph.model import Article
 
 MAX_HTML_BYTES = 20_000_000
@@ -34,7 +34,8 @@ def page_language(data: bytes) -> str | None:
 
 
 def html_article(
-    data: bytes, *, id: str, path: str, url: str | None = None, date: str | None = None
+    data: bytes, *, id: str, path: str, url: str | None = None, date: str | None = None,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> Article:
     """The main text and metadata of one HTML page; ``url``/``date`` are used when the page lacks them.
 
@@ -44,14 +45,17 @@ def html_article(
 
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # its per-page complaints become our error records
     if len(data) > MAX_HTML_BYTES:
-        raise InputError(f"{len(data):,} bytes of HTML is over the limit of {MAX_HTML_BYTES:,}")
+        raise InputError(f"more than {MAX_HTML_BYTES:,} bytes of HTML, over the limit for one page")
     document = trafilatura.bare_extraction(
         data, url=url, with_metadata=True, include_comments=False, include_tables=False, include_links=False
     )
     if document is None or not (document.text or "").strip():
         raise InputError("no article text found in the HTML")
+    text = paragraphs(document.text)
+    if len(text) > max_chars:
+        raise InputError(f"article text of {len(text):,} characters is over the limit of {max_chars:,}")
     return make_article(
-        paragraphs(document.text),
+        text,
         id=id,
         path=path,
         url=url or document.url,
@@ -91,7 +95,7 @@ def html_records(stream: BinaryIO, source: str, options: ReadOptions) -> Iterato
     """The batch reader for a saved page: one record, the article on it."""
     data = stream.read(MAX_HTML_BYTES + 1)
     try:
-        article = html_article(data, id=Path(source).stem, path=source)
+        article = html_article(data, id=Path(source).stem, path=source, max_chars=options.max_chars)
     except InputError as exc:
         yield Record(source, 0, "file", error=str(exc))
         return

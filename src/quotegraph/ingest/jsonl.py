@@ -47,10 +47,29 @@ def jsonl_article(obj: Any, fields: JsonlFields, *, default_id: str, path: str, 
     return make_article(text, id=_text_value(_field(obj, fields.id)) or default_id, path=path, **meta)
 
 
+def _lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, line, its size in bytes); a line over ``limit`` bytes comes as None, read
+    past in pieces and never held whole: one endless line must not exhaust memory."""
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield number, raw, len(raw)
+            continue
+        size = len(raw)
+        while (piece := stream.readline(1 << 20)) and not piece.endswith(b"\n"):
+            size += len(piece)
+        yield number, None, size + len(piece)
+
+
 def jsonl_records(stream: BinaryIO, source: str, options: ReadOptions) -> Iterator[Record]:
     """One record per non-blank line, positioned by line number (from 1)."""
     stem = source.rsplit("/", 1)[-1].split(".")[0]
-    for number, raw in enumerate(stream, start=1):
+    limit = options.max_line_bytes
+    for number, raw, size in _lines(stream, limit):
+        if raw is None:
+            yield Record(source, number, "line", error=f"line of {size:,} bytes is over the limit of {limit:,} bytes")
+            continue
         if not raw.strip():
             continue
         try:

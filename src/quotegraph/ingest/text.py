@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from quotegraph.clean import parse_header
 from quotegraph.errors import InputError
-from quotegraph.ingest.base import Record
+from quotegraph.ingest.base import MAX_ARTICLE_CHARS, Record, ReadOptions
 from quotegraph.model import Article
 
 MAX_ARTICLE_BYTES = 10_000_000  # a news article is a few kB; anything this big is not one
@@ -26,8 +26,13 @@ _TEXT_CONTROLS = b"\t\n\x0b\x0c\r"
 _OTHER_CONTROLS = bytes(c for c in range(32) if c not in _TEXT_CONTROLS) + b"\x7f"
 
 
-def decode_text(data: bytes, name: str = "<input>", *, max_bytes: int = MAX_ARTICLE_BYTES) -> str:
-    """Decode UTF-8 article bytes (a leading BOM is dropped), or raise InputError saying why not."""
+def decode_text(
+    data: bytes, name: str = "<input>", *, max_bytes: int = MAX_ARTICLE_BYTES, max_chars: int = MAX_ARTICLE_CHARS
+) -> str:
+    """Decode UTF-8 article bytes (a leading BOM is dropped), or raise InputError saying why not.
+
+    ``max_bytes`` caps what is read at all; ``max_chars`` is the article limit every reader
+    shares (the parser needs memory and time in proportion to it)."""
     if len(data) > max_bytes:
         raise InputError(f"{name}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes for one article")
     if not data.strip():
@@ -47,6 +52,8 @@ def decode_text(data: bytes, name: str = "<input>", *, max_bytes: int = MAX_ARTI
         raise InputError(f"{name}: not valid UTF-8 at byte {exc.start + skip}") from None
     if not text.strip():
         raise InputError(f"{name}: the input is empty (only whitespace)")
+    if len(text) > max_chars:
+        raise InputError(f"{name}: {len(text):,} characters is over the limit of {max_chars:,} characters for one article")
     return text
 
 
@@ -97,15 +104,18 @@ def _size(path: Path, at_least: int) -> str:
         return f"more than {at_least - 1:,}"
 
 
-def text_records(stream: BinaryIO, source: str, options: object = None) -> Iterator[Record]:
+def text_records(stream: BinaryIO, source: str, options: ReadOptions | None = None) -> Iterator[Record]:
     """The batch reader for a ``.txt`` file: one record, the whole file as one article.
 
     Same checks as :func:`read_text_file`, but a bad file becomes an error record so a batch
     goes on past it.
     """
     data = stream.read(MAX_ARTICLE_BYTES + 1)
+    if len(data) > MAX_ARTICLE_BYTES:  # only the start was read: say "more than", not a size it is not
+        yield Record(source, 0, "file", error=f"{source}: more than {MAX_ARTICLE_BYTES:,} bytes, over the limit for one article")
+        return
     try:
-        text = decode_text(data, source)
+        text = decode_text(data, source, max_chars=(options or ReadOptions()).max_chars)
     except InputError as exc:
         yield Record(source, 0, "file", error=str(exc))
         return

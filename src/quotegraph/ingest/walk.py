@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from quotegraph.errors import InputError
@@ -69,27 +70,50 @@ def sniff(head: bytes) -> str | None:
 
 def detect(path: Path) -> Format | None:
     """The format of ``path`` from its suffixes, else from its first bytes; None when unknown."""
-    suffixes = [s.lower() for s in path.suffixes]
+
+    def head() -> bytes:
+        with path.open("rb") as stream:
+            return stream.read(4096)
+
+    return detect_head(path.name, head)
+
+
+def detect_head(name: str, head: bytes | Callable[[], bytes]) -> Format | None:
+    """The format of a file called ``name`` (any path or URI) whose first raw bytes are ``head``.
+
+    ``head`` may be a callable, read only when the suffix does not settle it; a gzipped head is
+    decompressed as far as it goes. Shared by the folder walk and the Spark job, which holds the
+    file's bytes rather than a local path.
+    """
+    suffixes = [s.lower() for s in PurePosixPath(name).suffixes]
     gzipped = bool(suffixes) and suffixes[-1] == ".gz"
     inner = suffixes[-2] if gzipped and len(suffixes) > 1 else (suffixes[-1] if suffixes and not gzipped else "")
     kind = SUFFIXES.get(inner)
     if kind is None or (kind == "feed" and inner == ".xml"):  # .xml may be anything: look inside
-        with path.open("rb") as stream:
-            head = stream.read(4096)
-        if head.startswith(_GZIP_MAGIC):
+        data = head() if callable(head) else head
+        data = data[:4096]
+        if data.startswith(_GZIP_MAGIC):
             gzipped = True
-            try:
-                head = gzip.decompress(head)  # a truncated stream: decompress what there is
-            except (EOFError, OSError):
-                with gzip.open(path, "rb") as unzipped:
-                    head = unzipped.read(4096)
-        sniffed = sniff(head)
+            try:  # a truncated stream: decompress what there is
+                data = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data, 4096)
+            except zlib.error:
+                data = b""
+        sniffed = sniff(data)
         if kind == "feed" and sniffed != "feed":  # an .xml file that is not a feed
             return None
         kind = sniffed
     if kind == "warc":
         gzipped = False  # warcio reads gzipped archives record by record itself
     return Format(kind, gzipped) if kind else None
+
+
+def stream_records(raw: BinaryIO, source: str, form: Format, options: ReadOptions) -> Iterator[Record]:
+    """The records of one opened file of a known format; a file that breaks part way ends in an error record.
+
+    OSError from opening or reading is the caller's to turn into an error record.
+    """
+    stream: BinaryIO = gzip.open(raw, "rb") if form.gzipped else raw  # type: ignore[assignment]
+    yield from _guarded(READERS[form.kind](stream, source, options), source)
 
 
 @dataclass
@@ -133,7 +157,7 @@ class Walk:
         done = 0
         for path in self._files():
             size = path.stat().st_size
-            source = str(path.resolve())
+            source = source_name(path)
             try:
                 form = detect(path)
             except OSError as exc:
@@ -148,14 +172,20 @@ class Walk:
             self.files += 1
             try:
                 with path.open("rb") as raw:
-                    stream: BinaryIO = gzip.open(raw, "rb") if form.gzipped else raw  # type: ignore[assignment]
-                    for record in _guarded(READERS[form.kind](stream, source, self.options), source):
+                    for record in stream_records(raw, source, form, self.options):
                         self.bytes_read = done + _tell(raw)
                         yield record
             except OSError as exc:
                 yield Record(source, 0, "file", error=f"cannot read: {exc}")
             done += size
             self.bytes_read = done
+
+
+def source_name(path: Path) -> str:
+    """The absolute path as text for keys, the ledger and output: a file name that is not valid
+    UTF-8 (Latin-1 names on Linux) shows its bad bytes as ``\\xe9`` instead of breaking every
+    write of the key."""
+    return os.fsencode(path.resolve()).decode("utf-8", "backslashreplace")
 
 
 def _tell(raw: BinaryIO) -> int:
@@ -171,7 +201,7 @@ def _guarded(records: Iterator[Record], source: str) -> Iterator[Record]:
     try:
         for last in records:
             yield last
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # zlib.error: a corrupt deflate stream in a .gz
         unit = last.unit if last else "file"
         position = (last.position + 1) if last else 0
         yield Record(source, position, unit, error=f"file unreadable past this point: {type(exc).__name__}: {exc}")

@@ -50,7 +50,8 @@ def warc_records(stream: BinaryIO, source: str, options: ReadOptions) -> Iterato
             date = warc.rec_headers.get_header("WARC-Date")
             record_id = warc.rec_headers.get_header("WARC-Record-ID") or f"{source}@{offset}"
             try:
-                article = html_article(body, id=record_id.strip("<>"), path=source, url=url, date=date)
+                article = html_article(body, id=record_id.strip("<>"), path=source, url=url, date=date,
+                                       max_chars=options.max_chars)
             except (InputError, ValueError) as exc:
                 yield Record(source, offset, "offset", error=f"{url or 'record'}: {exc}")
                 continue

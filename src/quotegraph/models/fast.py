@@ -676,7 +676,8 @@ LIGHT_PARSE = "quotegraph_light_parse"
 
 def light_nlp() -> Any:
     """A spaCy pipeline for running the fast model end to end: blank English tokenizer,
-    sentencizer and a placeholder parse, no tagger, parser or NER (~20x faster than
+    sentencizer, a placeholder parse and word-list tags and entities
+    (:mod:`quotegraph.light_tags`), no statistical tagger, parser or NER (~20x faster than
     ``en_core_web_sm``).
 
     The fast extractor reads only the working text; the speaker resolver (resolve.py) reads
@@ -687,6 +688,8 @@ def light_nlp() -> Any:
     import spacy
     from spacy.attrs import DEP, HEAD, SENT_START
     from spacy.language import Language
+
+    from quotegraph.light_tags import add_light_tags
 
     if not Language.has_factory(LIGHT_PARSE):
 
@@ -710,6 +713,7 @@ def light_nlp() -> Any:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe(LIGHT_PARSE)
+    add_light_tags(nlp)  # word-list tags and entities for the speaker resolver
     return nlp
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from quotegraph.errors import InputError
 from quotegraph.model import Article, Extraction
-from quotegraph.serve.app import MAX_OFFSET, MAX_PAGE, Service
+from quotegraph.serve.app import MAX_ARTICLE_CHARS, MAX_OFFSET, MAX_PAGE, Service
 from quotegraph.serve.render import damage_kinds, safe_url
 from quotegraph.store.base import SearchQuery
 
@@ -53,6 +53,8 @@ class Facets(BaseModel):
     speakers: list[FacetValue]
     outlets: list[FacetValue]
     months: list[FacetValue] = Field(description="month of first report, YYYY-MM, newest first")
+    sampled: int | None = Field(None, description="set when more statements match than this: the speaker, outlet "
+                                                  "and month counts are then over the most recently added this many")
 
 
 class StatementsPage(BaseModel):
@@ -212,7 +214,7 @@ class ArticleDetail(BaseModel):
 
 
 class ExtractRequest(BaseModel):
-    text: str = Field(min_length=1, description="the article, plain text")
+    text: str = Field(min_length=1, max_length=MAX_ARTICLE_CHARS, description="the article, plain text")
     title: str | None = Field(None, max_length=1000)
     url: str | None = Field(None, max_length=2000, description="http(s) only")
     date: str | None = Field(None, max_length=40, description="ISO date, YYYY-MM-DD")
@@ -247,11 +249,9 @@ def article_from_request(body: ExtractRequest) -> Article:
     """The request's text and metadata as an Article, checked like a file on the command line."""
     from quotegraph.ingest.text import article_from_text, decode_text
 
-    try:
-        data = body.text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError("the text is not valid Unicode") from None
-    text = decode_text(data, "text")
+    for name in ("text", *ArticleMeta.model_fields, *(("key",) if isinstance(body, IngestRequest) else ())):
+        check_string(name, getattr(body, name, None))
+    text = decode_text(body.text.encode("utf-8"), "text", max_chars=MAX_ARTICLE_CHARS)
     if body.url is not None and body.url.strip() and safe_url(body.url) is None:
         raise InputError("url: only http:// and https:// links are accepted")
     date = (body.date or "").strip() or None
@@ -265,6 +265,20 @@ def article_from_request(body: ExtractRequest) -> Article:
     base = article_from_text(text)
     return Article(text=text, title=_clean(body.title), url=_clean(body.url), date=date or base.date,
                    author=_clean(body.author) or base.author, publisher=_clean(body.publisher), credit=base.credit)
+
+
+def check_string(name: str, value: str | None) -> None:
+    """A field of a request that the store can keep: valid Unicode (JSON can carry lone
+    surrogates, which no UTF-8 encoder accepts) and, except for the text (whose own check
+    says more), no NUL characters (PostgreSQL text cannot hold them)."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{name}: not valid Unicode (a lone surrogate)") from None
+    if name != "text" and "\x00" in value:
+        raise InputError(f"{name}: contains a NUL character")
 
 
 def _clean(value: str | None) -> str | None:
@@ -325,9 +339,13 @@ def search_statements(
     """The same search and filters as `quotegraph search`, one page at a time."""
     query = SearchQuery(text=q, speaker=speaker or None, outlet=outlet or None, since=since or None,
                         until=until or None, kind=kind, min_confidence=min_confidence, limit=limit, offset=offset)
-    with svc.reading() as store:
-        page = store.similar(similar, query) if similar else store.search(query)
-        counts = store.facets(query).to_json() if facets and not similar else None
+    if similar:  # may embed statements stored without embeddings first: the writer
+        with svc.writing() as store:
+            page, counts = store.similar(similar, query), None
+    else:
+        with svc.reading() as store:
+            page = store.search(query)
+            counts = store.facets(query).to_json() if facets else None
     return {"hits": [h.to_json() for h in page.hits], "offset": page.offset, "limit": page.limit,
             "has_more": page.has_more, "next_offset": page.offset + page.limit if page.has_more else None,
             "facets": counts}
@@ -415,7 +433,7 @@ def ingest_article(body: IngestRequest, response: Response, svc: Service = Depen
 
 def store_extraction(svc: Service, key: str, extraction: Extraction, response: Response | None = None
                      ) -> dict[str, Any]:
-    with svc.reading() as store:
+    with svc.writing() as store:
         result = store.add(key, extraction)
         article_id = store.article_ids([key])[key]
     if response is not None and result.status != "added":
@@ -424,4 +442,4 @@ def store_extraction(svc: Service, key: str, extraction: Extraction, response: R
             "statements_merged": result.statements_merged, "attributions": len(extraction.attributions)}
 
 
-__all__ = ["article_from_request", "attribution_records", "default_key", "router", "store_extraction"]
+__all__ = ["article_from_request", "check_string", "attribution_records", "default_key", "router", "store_extraction"]

@@ -10,6 +10,8 @@ templates print (always escaped).
 from __future__ import annotations
 
 import hmac
+import json
+import queue
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader
@@ -31,6 +35,12 @@ from quotegraph.store import Store, open_store
 MAX_BODY_BYTES = 2_000_000  # a news article is a few kB; a request body this big is not one
 MAX_PAGE = 100  # statements / speakers per API page
 MAX_OFFSET = 10_000  # deep pages cost a scan; narrow the search instead
+# One article sent for extraction. The longest PolNeAR article is 22,068 characters; the rules
+# model takes ~7 s of CPU and 0.7 GB for 100,000, 101 s and 3.6 GB for 1,000,000 (the batch
+# limit; docs/reliability.md), which no anonymous request should cost.
+MAX_ARTICLE_CHARS = 100_000
+EXTRACT_QUEUE = 4  # extractions running or waiting (one runs at a time); more get 503 at once
+READERS = 4  # read-only store connections: that many requests query the store at once
 
 # No script runs on any page (there is none to run): an article's text that slipped through
 # escaping still could not execute. Styles come from our own stylesheet only.
@@ -40,32 +50,71 @@ SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "n
                     "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
 
 
-class Service:
-    """What the routes share: the store (one connection, used by one request at a time), the
-    pipeline (loaded on first use) and the operator's token."""
+class Busy(Exception):
+    """Too many extractions already running or waiting: answered 503, so that requests waiting
+    for the pipeline never fill the thread pool the read-only pages need."""
 
-    def __init__(self, store: Store, *, token: str | None, model: str, pipeline: Any = None) -> None:
+
+class Service:
+    """What the routes share: the store, the pipeline (loaded on first use) and the operator's token.
+
+    The store is one writing connection (ingest, and search by meaning, which may embed), used
+    by one request at a time, and a few read-only connections that pages and API reads take
+    turns on: SQLite and PostgreSQL both answer several readers at once, and a slow search does
+    not hold up the others.
+    """
+
+    def __init__(self, store: Store, *, token: str | None, model: str, pipeline: Any = None,
+                 readers: list[Store] | None = None) -> None:
         self.store = store
+        self.readers = readers or []
+        self._idle: queue.SimpleQueue[Store] = queue.SimpleQueue()
+        for reader in self.readers:
+            self._idle.put(reader)
         self.token = token or None
         self.model = model
         self._pipeline = pipeline
         self._store_lock = threading.RLock()
         self._pipeline_lock = threading.Lock()
+        self._extract_slots = threading.BoundedSemaphore(EXTRACT_QUEUE)
 
     @contextmanager
     def reading(self) -> Iterator[Store]:
-        """The store, for one request. Requests run in a thread pool; the connection is not shared
-        between them, so they take turns (reads are milliseconds)."""
+        """A read-only store connection for one request (requests run in a thread pool; a
+        connection serves one of them at a time). Without readers, the writing connection."""
+        if not self.readers:
+            with self.writing() as store:
+                yield store
+            return
+        store = self._idle.get()
+        try:
+            yield store
+        finally:
+            self._idle.put(store)
+
+    @contextmanager
+    def writing(self) -> Iterator[Store]:
+        """The writing connection, for one request at a time."""
         with self._store_lock:
             yield self.store
 
-    def extract(self, article: Article) -> Extraction:
-        with self._pipeline_lock:  # spaCy pipelines are not safe to share between threads
-            if self._pipeline is None:
-                from quotegraph.pipeline import Pipeline
+    def close(self) -> None:
+        with self._store_lock:
+            for store in [self.store, *self.readers]:
+                store.close()
 
-                self._pipeline = Pipeline(model=self.model)
-            return self._pipeline(article)
+    def extract(self, article: Article) -> Extraction:
+        if not self._extract_slots.acquire(blocking=False):
+            raise Busy(f"{EXTRACT_QUEUE} extractions are already running or waiting; try again shortly")
+        try:
+            with self._pipeline_lock:  # spaCy pipelines are not safe to share between threads
+                if self._pipeline is None:
+                    from quotegraph.pipeline import Pipeline
+
+                    self._pipeline = Pipeline(model=self.model)
+                return self._pipeline(article)
+        finally:
+            self._extract_slots.release()
 
     @property
     def can_save(self) -> bool:
@@ -139,6 +188,28 @@ class Guard:
         await self.app(scope, limited_receive, guarded_send)
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: a lone surrogate that came in with a request
+    (JSON allows ``"\\ud800"``) can be echoed back instead of failing to encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _validation_detail(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's 422 detail, with each offending input cut to 200 characters (a refused
+    100,000-character article is not sent back whole)."""
+    out = []
+    for error in jsonable_encoder(errors):
+        value = error.get("input")
+        if isinstance(value, str) and len(value) > 200:
+            error["input"] = value[:200] + "…"
+        elif isinstance(value, (dict, list)):
+            error.pop("input")
+        out.append(error)
+    return out
+
+
 async def _no_receive() -> Message:  # pragma: no cover - a refused request's body is never read
     return {"type": "http.disconnect"}
 
@@ -162,22 +233,24 @@ def read_token(token_file: str | Path | None, env_value: str | None) -> str | No
 
 
 def create_app(store_target: str | Path, token: str | None = None, model: str = "rules", *,
-               aliases: str | Path | None = None, pipeline: Any = None, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+               aliases: str | Path | None = None, pipeline: Any = None, max_body: int = MAX_BODY_BYTES,
+               readers: int = READERS) -> FastAPI:
     """The app over the store at ``store_target`` (a SQLite path or postgresql:// URL).
 
     ``token`` enables saving articles (``POST /api/articles``, the extract page's save);
-    ``model`` is the extraction model; ``pipeline`` may pass one already loaded (tests, demos).
+    ``model`` is the extraction model; ``pipeline`` may pass one already loaded (tests, demos);
+    ``readers`` is how many read-only connections serve reads side by side (0: the writer's).
     """
     from quotegraph.serve import api, pages
 
-    store = open_store(store_target, aliases=aliases)
-    service = Service(store, token=token, model=model, pipeline=pipeline)
+    store = open_store(store_target, aliases=aliases)  # first: it migrates a new store
+    service = Service(store, token=token, model=model, pipeline=pipeline,
+                      readers=[open_store(store_target, aliases=aliases, read_only=True) for _ in range(readers)])
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        with service.reading() as s:
-            s.close()
+        service.close()
 
     app = FastAPI(title="quotegraph", version=_version(), lifespan=lifespan,
                   description="Who said what, about what, when: statements, speakers and articles in a quote "
@@ -190,6 +263,16 @@ def create_app(store_target: str | Path, token: str | None = None, model: str = 
     app.mount("/static", StaticFiles(directory=str(resources.files("quotegraph.serve") / "static")), name="static")
 
     app.add_middleware(Guard, limit=max_body)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Any:
+        return AsciiJSONResponse({"detail": _validation_detail(exc.errors())}, status_code=422)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> Any:
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "10"})
+        return pages.error_page(request, 503, str(exc))
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Any:
@@ -210,4 +293,4 @@ def _version() -> str:
         return "0"
 
 
-__all__ = ["CSP", "MAX_BODY_BYTES", "MAX_OFFSET", "MAX_PAGE", "Service", "create_app", "read_token", "templates"]
+__all__ = ["CSP", "MAX_ARTICLE_CHARS", "MAX_BODY_BYTES", "MAX_OFFSET", "MAX_PAGE", "READERS", "Service", "create_app", "read_token", "templates"]

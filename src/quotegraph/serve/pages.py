@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from quotegraph.errors import InputError
 from quotegraph.model import Extraction
@@ -20,7 +21,7 @@ from quotegraph.serve.api import (
     default_key,
     store_extraction,
 )
-from quotegraph.serve.app import MAX_OFFSET, Service
+from quotegraph.serve.app import MAX_ARTICLE_CHARS, MAX_OFFSET, Service
 from quotegraph.serve.chart import timeline_chart
 from quotegraph.store.base import SearchQuery, search_terms
 
@@ -205,10 +206,16 @@ def extract_submit(request: Request, text: str = Form(""), title: str = Form("")
     form = {"text": text, "title": title, "url": url, "date": date, "publisher": publisher, "save": bool(save)}
     status, error, result = 200, None, None
     try:
-        if len(text) > 1_000_000:
-            raise InputError("the text is over 1,000,000 characters; one article is much shorter")
-        article = article_from_request(ExtractRequest(text=text or " ", title=title or None, url=url or None,
-                                                      date=date or None, publisher=publisher or None))
+        if len(text) > MAX_ARTICLE_CHARS:
+            raise InputError(f"the text is {len(text):,} characters, over the limit of {MAX_ARTICLE_CHARS:,} "
+                             "for one article")
+        try:
+            request_body = ExtractRequest(text=text or " ", title=title or None, url=url or None, date=date or None,
+                                          publisher=publisher or None)
+        except ValidationError as exc:  # a field over its length limit
+            first = exc.errors()[0]
+            raise InputError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        article = article_from_request(request_body)
         if save:
             if not svc.can_save:
                 status, error = 403, "Saving is disabled: the server was started without a token."

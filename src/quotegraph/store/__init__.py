@@ -40,7 +40,8 @@ def open_store(target: str | Path | None = None, *, aliases: str | Path | None =
     """Open the store at ``target`` (default ``$QUOTEGRAPH_DB`` or ``quotegraph.db``).
 
     ``aliases`` is the speaker-corrections file (default beside the database); ``embed`` computes
-    sentence embeddings at ingest (otherwise on the first search by meaning).
+    sentence embeddings at ingest (otherwise on the first search by meaning); ``read_only=True``
+    opens a connection the database refuses writes on, without migrating (open a writer first).
     """
     target = str(target) if target is not None else default_target()
     alias_path = Path(aliases) if aliases is not None else default_alias_file(target)

@@ -32,6 +32,7 @@ from quotegraph.store.views import ReadViews
 
 KINDS = ("direct", "indirect", "mixed")
 NEAR_CANDIDATES = 5
+MAX_TERMS = 64  # words and phrases in one search; each costs an index look-up (PostgreSQL: ~2 ms)
 CONTEXT_CHARS = 160
 
 
@@ -145,6 +146,19 @@ def iso_date(value: str | None) -> str | None:
     return None
 
 
+def storable_id(value: int) -> bool:
+    """Whether a row id fits a 64-bit integer column: anything larger names no row (and SQLite
+    refuses to even bind it), so look-ups answer "not found" instead of failing."""
+    return -(2**63) <= value < 2**63
+
+
+def _check_page(q: SearchQuery) -> None:
+    if q.limit < 1 or q.offset < 0:
+        raise InputError("--limit must be at least 1 and --offset at least 0")
+    if not storable_id(q.offset + q.limit + 1):
+        raise InputError("--limit and --offset must add up to less than 2**63")
+
+
 def _check_date(value: str | None, name: str) -> str | None:
     if value is None:
         return None
@@ -161,14 +175,15 @@ def _sha(text: str) -> str:
 def search_terms(text: str) -> list[list[str]]:
     """User search text as phrases of plain words: ``chemical "no evidence"`` -> [[chemical], [no, evidence]].
 
-    Only word characters survive, so nothing a user types can change the query's syntax.
+    Only word characters survive, so nothing a user types can change the query's syntax. A
+    repeated term is kept once (all terms are required, so repeating one changes nothing).
     """
-    terms: list[list[str]] = []
+    terms: dict[tuple[str, ...], None] = {}
     for match in re.finditer(r'"([^"]*)"|([^\s"]+)', text):
         words = re.findall(r"\w+", match.group(1) if match.group(1) is not None else match.group(2))
         if words:
-            terms.append([w.lower() for w in words])
-    return terms
+            terms[tuple(w.lower() for w in words)] = None
+    return [list(t) for t in terms]
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -179,20 +194,31 @@ class Store(ReadViews):
     backend = "abstract"
     placeholder = "?"
 
-    def __init__(self, conn: Any, *, aliases: Path | None = None, embed: bool = False) -> None:
+    def __init__(self, conn: Any, *, aliases: Path | None = None, embed: bool = False, read_only: bool = False) -> None:
         self.conn = conn
         self.alias_path = aliases
         self.embed_at_ingest = embed
+        self.read_only = read_only
         self._embedder: Any = None
         self._depth = 0
         self._savepoints = 0
         self.vectors = VectorIndex(self)
+        if read_only:
+            # A second connection for reading only (the web app's readers): the database refuses
+            # writes on it, and it neither migrates nor syncs corrections (the writer did).
+            self._refuse_writes()
+            self.corrections = sp.Corrections([])
+            return
         self.migrate()
         self.corrections = self._load_corrections()
 
     # -- backend hooks ------------------------------------------------------------------------
 
     def _cursor_execute(self, sql: str, params: Sequence[Any]) -> Any:
+        raise NotImplementedError
+
+    def _refuse_writes(self) -> None:
+        """Make this connection read-only in the database itself."""
         raise NotImplementedError
 
     def _cursor_executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
@@ -211,6 +237,11 @@ class Store(ReadViews):
                      ) -> tuple[str, str, list[Any], str, list[Any]]:
         """(FROM clause, WHERE condition, its params, score expression (lower is better), its params)."""
         raise NotImplementedError
+
+    def _index_rank(self, terms: list[list[str]], speaker_tokens: list[str]) -> tuple[str, list[Any]] | None:
+        """A subquery ``SELECT id, score`` (lower is better) of the statements matching the words and
+        speaker tokens, read from the text index alone; None when the backend has no such shortcut."""
+        return None
 
     def close(self) -> None:
         self.conn.close()
@@ -232,6 +263,18 @@ class Store(ReadViews):
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         return self._run(sql, params).fetchone()
+
+    # Appended to a SELECT that reads rows the transaction will rewrite (PostgreSQL: FOR UPDATE;
+    # SQLite needs nothing, its writers are serialised).
+    lock_rows = ""
+
+    def _all_binary(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like :meth:`_all`, for rows of large blobs (PostgreSQL: binary results, no hex decoding)."""
+        return self._all(sql, params)
+
+    def _one_binary(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self._all_binary(sql, params)
+        return rows[0] if rows else None
 
     def _insert_id(self, sql: str, params: Sequence[Any]) -> int:
         row = self._one(sql + " RETURNING id", params)
@@ -609,6 +652,8 @@ class Store(ReadViews):
                 raise InputError(f"--kind: expected one of {', '.join(KINDS)}, got {q.kind!r}")
             where.append("s.kind = ?")
             params.append(q.kind)
+        if not 0.0 <= q.min_confidence <= 1.0:  # also NaN
+            raise InputError(f"--min-confidence: expected a number from 0 to 1, got {q.min_confidence}")
         if q.min_confidence:
             where.append("s.confidence >= ?")
             params.append(float(q.min_confidence))
@@ -620,6 +665,8 @@ class Store(ReadViews):
             where.append("s.first_date < ?")
             params.append((Date.fromisoformat(until) + timedelta(days=1)).isoformat())
         if q.outlet:
+            if "\x00" in q.outlet:  # PostgreSQL text cannot hold NUL, so no outlet has one
+                raise InputError("--outlet: contains a NUL character")
             where.append("EXISTS (SELECT 1 FROM occurrences o WHERE o.statement_id = s.id AND o.outlet = ?)")
             params.append(q.outlet)
         return where, params
@@ -631,6 +678,9 @@ class Store(ReadViews):
         """The statements a query's words and filters select, as SQL shared by search and facets:
         (FROM clause, WHERE conditions, their params, score expression, its params, ORDER BY)."""
         terms = search_terms(q.text)
+        if len(terms) > MAX_TERMS:
+            raise InputError(f"the search has {len(terms)} different words and phrases; at most {MAX_TERMS} are used "
+                             "together")
         speaker_tokens = sp.query_tokens(q.speaker) if q.speaker else []
         if q.speaker and not speaker_tokens:
             raise InputError(f"--speaker: {q.speaker!r} has no name in it")
@@ -645,20 +695,36 @@ class Store(ReadViews):
                 score, score_params, order = text_score, text_score_params, "10, s.id"
         return source, where, params, score, score_params, order
 
+    def _ranked(self, q: SearchQuery) -> tuple[str, list[Any]] | None:
+        """The backend's index-only ranking (``_index_rank``) when the words (and speaker) are the
+        search's only conditions; None otherwise."""
+        terms = search_terms(q.text)
+        if not terms or q.kind or q.min_confidence or q.since or q.until or q.outlet:
+            return None
+        return self._index_rank(terms, sp.query_tokens(q.speaker) if q.speaker else [])
+
     def search(self, q: SearchQuery) -> Page:
         """Statements matching words and filters, best first, one page at a time."""
-        if q.limit < 1 or q.offset < 0:
-            raise InputError("--limit must be at least 1 and --offset at least 0")
+        _check_page(q)
         source, where, params, score, score_params, order = self._match(q)
-        sql = (f"SELECT {self._HIT_COLUMNS}, {score} FROM {source} LEFT JOIN speakers sp ON sp.id = s.speaker_id"
-               + (f" WHERE {' AND '.join(where)}" if where else "")
-               + f" ORDER BY {order} LIMIT ? OFFSET ?")
-        rows = self._all(sql, [*score_params, *params, q.limit + 1, q.offset])
+        ranked = self._ranked(q)
+        if ranked is not None:  # rank in the index, then read only the page's rows
+            sub, sub_params = ranked
+            sql = (f"SELECT {self._HIT_COLUMNS}, r.score FROM ({sub} ORDER BY score, id LIMIT ? OFFSET ?) r "
+                   "JOIN statements s ON s.id = r.id LEFT JOIN speakers sp ON sp.id = s.speaker_id "
+                   "ORDER BY r.score, s.id")
+            rows = self._all(sql, [*sub_params, q.limit + 1, q.offset])
+        else:
+            sql = (f"SELECT {self._HIT_COLUMNS}, {score} FROM {source} LEFT JOIN speakers sp ON sp.id = s.speaker_id"
+                   + (f" WHERE {' AND '.join(where)}" if where else "")
+                   + f" ORDER BY {order} LIMIT ? OFFSET ?")
+            rows = self._all(sql, [*score_params, *params, q.limit + 1, q.offset])
         hits = [self._hit(r, abs(float(r[9] or 0))) for r in rows[: q.limit]]
         return Page(hits, q.offset, q.limit, len(rows) > q.limit)
 
     def similar(self, text: str, q: SearchQuery = SearchQuery()) -> Page:
         """Statements that say what ``text`` says, in any words: nearest embeddings, then the filters."""
+        _check_page(q)
         if self.get_meta("embeddings_pending") == "1":
             self.embed_missing()
         vec = self.embedder().embed([text])[0]
@@ -690,7 +756,8 @@ class Store(ReadViews):
         ids: set[int] = set()
         for token in tokens:
             if token.startswith("spk"):
-                ids.add(int(token[3:]))
+                if len(token) <= 22 and storable_id(int(token[3:])):  # longer: no such row
+                    ids.add(int(token[3:]))
             elif token.startswith("sur"):
                 ids.update(int(r[0]) for r in self._all("SELECT id FROM speakers WHERE surname_key = ?", (token[3:],)))
                 ids.update(int(r[0]) for r in self._all("SELECT speaker_id FROM speaker_aliases WHERE alias_key = ?",
@@ -708,6 +775,8 @@ class Store(ReadViews):
     # -- look-ups -----------------------------------------------------------------------------
 
     def statement(self, statement_id: int) -> StatementView:
+        if not storable_id(statement_id):
+            raise NotFoundError(f"no statement {statement_id}")
         row = self._one(f"SELECT {self._HIT_COLUMNS}, 0 FROM statements s LEFT JOIN speakers sp "
                         "ON sp.id = s.speaker_id WHERE s.id = ?", (statement_id,))
         if row is None:
@@ -728,6 +797,8 @@ class Store(ReadViews):
         return StatementView(hit, speaker, occurrences)
 
     def speaker(self, speaker_id: int) -> SpeakerInfo:
+        if not storable_id(speaker_id):
+            raise NotFoundError(f"no speaker #{speaker_id}")
         row = self._one("SELECT id, name, title, qid, named FROM speakers WHERE id = ?", (speaker_id,))
         if row is None:
             raise NotFoundError(f"no speaker #{speaker_id}")
@@ -918,4 +989,4 @@ def _now() -> str:
 
 
 __all__ = ["Hit", "IngestResult", "Occurrence", "Page", "SearchQuery", "SpeakerInfo", "StatementView", "Store",
-           "outlet_of", "search_terms"]
+           "outlet_of", "search_terms", "storable_id"]

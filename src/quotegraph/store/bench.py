@@ -161,7 +161,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--similar", type=int, default=50, help="also time this many searches by meaning")
     parser.add_argument("--no-embed", action="store_true")
     parser.add_argument("--search-only", action="store_true")
+    vectors = parser.add_argument_group("similarity index at scale (store/bench_vectors.py)")
+    vectors.add_argument("--vectors", type=int, help="instead: fill a new store's similarity index with N vectors "
+                         "(real PolNeAR statement embeddings, the rest synthetic) and time searches")
+    vectors.add_argument("--polnear", default="../shared/data/polnear")
+    vectors.add_argument("--real", type=int, default=3000, help="real statement texts to embed")
+    vectors.add_argument("--embed-cache", default="polnear-minilm.npz")
+    vectors.add_argument("--vector-queries", type=int, default=200, help="half held-out real statements, a quarter "
+                         "edited indexed ones, a quarter synthetic")
+    vectors.add_argument("--batch", type=int, default=1000, help="vectors per add (one ingest commit)")
+    vectors.add_argument("--nprobe", default="", help="comma-separated nprobe values (default: the index's own)")
+    vectors.add_argument("--k", type=int, default=84, help="neighbours per query (similar() asks 84 for 20 hits)")
     args = parser.parse_args(argv)
+    if args.vectors:
+        from quotegraph.store import bench_vectors, vector
+
+        nprobes = [int(x) for x in args.nprobe.split(",") if x] or [vector.NPROBE]
+        from quotegraph.errors import QuotegraphError
+
+        try:
+            result = bench_vectors.run(args.db, args.vectors, Path(args.polnear), args.real, Path(args.embed_cache),
+                                       args.vector_queries, args.batch, nprobes, args.k)
+        except QuotegraphError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(result))
+        return 0
     base = extract_once(Path(args.texts), Path(args.cache))
     print(f"{len(base)} articles, {sum(len(e.attributions) for e in base)} attributions per copy", file=sys.stderr)
     out: dict[str, Any] = {"db": "postgresql" if args.db.startswith("postgres") else "sqlite"}

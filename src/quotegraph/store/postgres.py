@@ -29,6 +29,15 @@ class PostgresStore(Store):
     def _cursor_execute(self, sql: str, params: Sequence[Any]) -> Any:
         return self.conn.execute(sql, params or None)
 
+    def _refuse_writes(self) -> None:
+        self.conn.execute("SET default_transaction_read_only = on")  # every statement is a transaction
+
+    lock_rows = " FOR UPDATE"
+
+    def _all_binary(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # bytea in text format is hex: twice the bytes on the wire and a decode per row
+        return list(self.conn.execute(self._sql(sql), params or None, binary=True).fetchall())
+
     def _cursor_executemany(self, sql: str, rows: list[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(sql, rows)

@@ -134,8 +134,8 @@ def speaker_tokens(speaker_id: int | None, names: list[str]) -> str:
 def query_tokens(speaker: str) -> list[str]:
     """The search token(s) a ``--speaker`` value matches: an id (``#12``), a full name or a surname."""
     value = speaker.strip()
-    if re.fullmatch(r"#?\d+", value):
-        return [f"spk{value.lstrip('#')}"]
+    if re.fullmatch(r"#?[0-9]+", value):  # ASCII digits; "#007" is speaker 7, as its token says
+        return [f"spk{value.lstrip('#').lstrip('0') or '0'}"]
     key = name_key(value)
     if key:
         return ["ful" + key.replace(" ", "0")]
