@@ -192,3 +192,18 @@ def test_speaker_ids_follow_first_mention_and_spans_are_original_offsets() -> No
 @pytest.mark.parametrize("name, gender", [("hillary", "f"), ("donald", "m"), ("sergey", "m")])
 def test_first_name_list_gives_gender(name: str, gender: str) -> None:
     assert lexicon().first_names[name] == gender
+
+
+def test_source_named_like_a_person_but_tagged_org_takes_a_pronoun() -> None:
+    # spaCy's small model tags the unfamiliar "Elena Varga" ORG; as a speaker who opens with a
+    # known first name she is a person, so "she" in the next sentence is hers, not the earlier speaker's
+    text = ('Marit Solberg, the fisheries minister, said on Monday the deal was dead. "We cannot wait another '
+            'month," Solberg said.\n\nElena Varga said the government was listening. "Our coastal towns need an '
+            'answer," she told the Valley Times.\n')
+    import quotegraph
+
+    result = quotegraph.extract(text)
+    by_cue = {a.cue.text: a for a in result.attributions if a.cue is not None and a.source is not None}
+    told = by_cue["told"]
+    assert told.source.text == "she" and told.resolution.method == Method.PRONOUN
+    assert result.speaker(told.speaker_id).name == "Elena Varga"

@@ -432,9 +432,13 @@ class _Resolver:
                     tokens, root = found
                     _, name = self.split_name(tokens)
                     # an untagged proper noun starts a person only when it begins with a known
-                    # first name; a lone "RT" or "CNS" is more likely an organisation
+                    # first name; a lone "RT" or "CNS" is more likely an organisation. spaCy's
+                    # small model often tags an unfamiliar "Elena Varga" ORG: as the source of a
+                    # statement, two or three words opening with a first name are a person.
                     first_name = len(name) >= 2 and name[0].lower in self.lex.first_names
-                    add(tokens, root, root.ent_type_ == "PERSON" or (root.ent_type_ in _NAME_LABELS and first_name))
+                    org_named_like_person = root.ent_type_ == "ORG" and first_name and len(name) <= 3
+                    add(tokens, root, root.ent_type_ == "PERSON" or (root.ent_type_ in _NAME_LABELS and first_name)
+                        or org_named_like_person)
         for ent in self.doc.ents:
             if ent.label_ == "ORG":  # spaCy often tags a bare surname ORG: it may join a person
                 add(list(ent), ent.root, False)
