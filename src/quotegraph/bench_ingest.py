@@ -66,17 +66,13 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def run_once(source: Path, workers: int, model: str, folder: Path) -> dict[str, object]:
-    out = folder / f"out-{source.stem}-w{workers}.jsonl"
-    for stale in folder.glob(out.name + "*"):
-        stale.unlink()
-    errors = folder / f"errors-{source.stem}-w{workers}.jsonl"
-    errors.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "quotegraph", "ingest", str(source), "--out", str(out), "--errors", str(errors),
-               "--workers", str(workers), "--model", model, "--no-progress", "--json"]
+def run_measured(command: list[str], env: dict[str, str] | None = None
+                 ) -> tuple[subprocess.Popen[str], str, str, float, int]:
+    """Run ``command`` to its end; its wall-clock seconds and the peak resident bytes of its
+    process tree, sampled every 0.2 s."""
     peak = 0
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     stop = threading.Event()
 
     def sample() -> None:
@@ -91,6 +87,18 @@ def run_once(source: Path, workers: int, model: str, folder: Path) -> dict[str, 
     seconds = time.perf_counter() - start
     stop.set()
     sampler.join()
+    return process, stdout, stderr, seconds, peak
+
+
+def run_once(source: Path, workers: int, model: str, folder: Path) -> dict[str, object]:
+    out = folder / f"out-{source.stem}-w{workers}.jsonl"
+    for stale in folder.glob(out.name + "*"):
+        stale.unlink()
+    errors = folder / f"errors-{source.stem}-w{workers}.jsonl"
+    errors.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "quotegraph", "ingest", str(source), "--out", str(out), "--errors", str(errors),
+               "--workers", str(workers), "--model", model, "--no-progress", "--json"]
+    process, stdout, stderr, seconds, peak = run_measured(command)
     if process.returncode not in (0, 1):
         raise SystemExit(f"ingest failed ({process.returncode}): {stderr.strip()}")
     summary = json.loads(stdout)

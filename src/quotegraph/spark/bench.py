@@ -27,11 +27,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-from quotegraph.bench_ingest import DEFAULT_POLNEAR, _tree_rss, build_input, run_once
+from quotegraph.bench_ingest import DEFAULT_POLNEAR, build_input, run_measured, run_once
 
 _MEMORY_SCRIPT = """
 import json, resource, sys, time
@@ -56,23 +54,7 @@ def run_spark(source: Path, master: str, model: str, folder: Path) -> dict[str, 
                "--model", model, "--json", "--quiet"]
     env = {**os.environ, "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable)}
-    peak = 0
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
-            stop.wait(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - start
-    stop.set()
-    sampler.join()
+    process, stdout, stderr, seconds, peak = run_measured(command, env)
     if process.returncode not in (0, 1):
         raise SystemExit(f"spark failed ({process.returncode}): {stderr.strip()[-2000:]}")
     summary = json.loads(stdout)
