@@ -36,6 +36,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -388,19 +389,15 @@ def options_from(args: argparse.Namespace) -> JobOptions:
                       read=ReadOptions(jsonl=fields, max_chars=args.max_chars), partitions=args.partitions)
 
 
-def run_extract_command(args: argparse.Namespace, master: str | None, out: Any) -> int:
-    """``quotegraph spark`` / ``submit.py extract``: stage 1 (and stage 2 with ``--merge``)."""
+@contextmanager
+def spark_session(master: str | None) -> Iterator[Any]:
+    """A Spark session for one command, stopped at the end; a failure Spark reports in Java terms
+    becomes the one-line error it stands for."""
     from quotegraph.spark.session import get_session
 
-    options = options_from(args)
     spark = get_session(master)
     try:
-        summary = run_extract(spark, args.inputs, args.output, options, quiet=args.quiet)
-        merged = None
-        if args.merge:
-            from quotegraph.spark.merge import run_merge
-
-            merged = run_merge(spark, args.output, quiet=args.quiet)
+        yield spark
     except Exception as exc:
         failure = spark_failure(exc)
         if failure is exc:
@@ -408,6 +405,18 @@ def run_extract_command(args: argparse.Namespace, master: str | None, out: Any) 
         raise failure from None
     finally:
         spark.stop()
+
+
+def run_extract_command(args: argparse.Namespace, master: str | None, out: Any) -> int:
+    """``quotegraph spark`` / ``submit.py extract``: stage 1 (and stage 2 with ``--merge``)."""
+    options = options_from(args)
+    with spark_session(master) as spark:
+        summary = run_extract(spark, args.inputs, args.output, options, quiet=args.quiet)
+        merged = None
+        if args.merge:
+            from quotegraph.spark.merge import run_merge
+
+            merged = run_merge(spark, args.output, quiet=args.quiet)
     if args.json:
         document = summary.to_json()
         if merged is not None:
@@ -423,18 +432,8 @@ def run_extract_command(args: argparse.Namespace, master: str | None, out: Any) 
 
 def run_merge_command(args: argparse.Namespace, master: str | None, out: Any) -> int:
     from quotegraph.spark.merge import run_merge
-    from quotegraph.spark.session import get_session
-
-    spark = get_session(master)
-    try:
+    with spark_session(master) as spark:
         merged = run_merge(spark, args.dir.rstrip("/"), quiet=args.quiet)
-    except Exception as exc:
-        failure = spark_failure(exc)
-        if failure is exc:
-            raise
-        raise failure from None
-    finally:
-        spark.stop()
     out.write((json.dumps(merged) if args.json else
                f"quotations: {merged['quotations']:,} from {merged['statements']:,} statements, "
                f"{merged['speakers']:,} speakers; written: {merged['written']}") + "\n")
