@@ -18,6 +18,7 @@ from store_fixtures import backend, store_target  # noqa: F401 (fixtures)
 from quotegraph.model import Extraction
 from quotegraph.pipeline import Pipeline
 from quotegraph.serve.app import create_app
+from quotegraph.store import base as store_base
 
 
 @pytest.fixture
@@ -70,6 +71,15 @@ def test_search_words_filters_and_facets(client: TestClient) -> None:
     assert all(h["confidence"] >= 0.9 for h in all_hits(client, min_confidence=0.9))
     march = all_hits(client, since="2024-03-01", until="2024-03-31")
     assert march and all("2024-03-01" <= h["first_date"] <= "2024-03-31" for h in march)
+
+
+def test_search_page_says_when_only_the_newest_matches_were_ranked(client: TestClient,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    total = client.get("/api/statements", params={"q": "agreement", "facets": "true"}).json()["facets"]["total"]
+    assert total > 1
+    assert "Best first among" not in client.get("/", params={"q": "agreement"}).text
+    monkeypatch.setattr(store_base, "RANK_WINDOW", total - 1)
+    assert f"Best first among the {total - 1} most recently added" in client.get("/", params={"q": "agreement"}).text
 
 
 def test_paging_is_disjoint_and_capped(client: TestClient) -> None:

@@ -27,6 +27,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     (["--port", "0"], "--port"),
     (["--port", "70000"], "--port"),
     (["--model", "huge"], "unknown model"),
+    (["--workers", "0"], "--workers"),
     (["--token-file", "{empty}"], "token file is empty"),
     (["--token-file", "{missing}"], "No such file"),
 ])
@@ -57,14 +58,17 @@ def _request(url: str, data: dict | None = None, token: str | None = None) -> tu
         return e.code, json.loads(e.read())
 
 
-def test_serve_runs_a_server_with_the_token_from_the_environment(tmp_path: Path,
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_runs_a_server_with_the_token_from_the_environment(tmp_path: Path, workers: int,
                                                                    extractions: list[tuple[str, Extraction]]) -> None:
+    """With two worker processes, an article saved through one is found through either."""
     db = tmp_path / "store.db"
     fill(str(db), tmp_path / "store.aliases.tsv", extractions[:3])
     port = _free_port()
     env = {**os.environ, "QUOTEGRAPH_TOKEN": TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "quotegraph", "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "quotegraph", "serve", "--db", str(db), "--port", str(port),
+                             "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -80,8 +84,10 @@ def test_serve_runs_a_server_with_the_token_from_the_environment(tmp_path: Path,
         assert _request(base + "/api/articles", {"text": text}, token="nope")[0] == 401
         status, saved = _request(base + "/api/articles", {"text": text}, token=TOKEN)
         assert status == 201 and saved["status"] == "added"
-        assert _request(base + "/api/statements?q=ferry")[1]["hits"][0]["speaker"] == "Lucia Moreno"
+        for _ in range(4):  # a new connection each time: with two workers, either may answer
+            assert _request(base + "/api/statements?q=ferry")[1]["hits"][0]["speaker"] == "Lucia Moreno"
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "saving articles enabled" in err and f"127.0.0.1:{port}" in err
+    assert ("2 worker processes" in err) == (workers == 2)

@@ -1,7 +1,8 @@
 """How the store stays fast on large stores without changing answers: a search whose only
 conditions are its words is ranked in the text index (SQLite) and must give exactly what the
-general query gives; facet counts past FACET_SAMPLE matches are taken over the most recently
-added matches, and say so. Both backends."""
+general query gives; past RANK_WINDOW matches, relevance ranks the most recently added of them;
+facet counts past FACET_SAMPLE matches are taken over the most recently added matches, and say
+so. Both backends."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from store_fixtures import backend, extraction, store_target  # noqa: F401 (fixtures)
 
-from quotegraph.store import SearchQuery, Store, open_store, views
+from quotegraph.store import SearchQuery, Store, base, open_store, views
 
 WORDS = ["harbour", "budget", "vote", "fishing", "fleet", "council", "winter", "ferry", "school", "bridge"]
 NAMES = ["Ana Ruiz", "Bo Lind", "Cy Marsh", "Di Okafor"]
@@ -69,3 +70,19 @@ def test_facets_past_the_sample_size_count_the_newest_matches(store: Store, monk
         assert {f.id: f.count for f in facets.speakers} == dict(Counter(h.speaker_id for h in newest))
         assert {f.value: f.count for f in facets.months} == dict(Counter(h.first_date[:7] for h in newest))
         assert facets.to_json()["sampled"] == 6
+
+
+def test_past_the_rank_window_the_newest_matches_are_ranked(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    q = SearchQuery(text="budget", limit=100)
+    every = store.search(q).hits
+    assert len(every) > 8
+    monkeypatch.setattr(base, "RANK_WINDOW", 8)
+    newest = sorted(every, key=lambda h: h.id, reverse=True)[:8]
+    expected = [(h.id, h.score) for h in sorted(newest, key=lambda h: (h.score, h.id))]
+    # scores are stored lower-is-better in the index and shown as their absolute value
+    best_first = store.search(q).hits
+    assert {h.id for h in best_first} == {h.id for h in newest}
+    assert [(h.id, h.score) for h in best_first] == general(store, q)
+    assert sorted(h.score for h in best_first) == sorted(s for _, s in expected)
+    first_page = store.search(replace(q, limit=3))
+    assert [h.id for h in first_page.hits] == [h.id for h in best_first[:3]] and first_page.has_more

@@ -470,7 +470,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from quotegraph.serve import serve
 
     return serve(args.db, host=args.host, port=args.port, token_file=args.token_file, model=args.model,
-                 aliases=args.aliases)
+                 aliases=args.aliases, workers=args.workers)
 
 
 def _add_serve_command(commands: Any) -> None:
@@ -485,6 +485,8 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument("--aliases", metavar="FILE", help="speaker corrections file (default: beside the SQLite file)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes sharing the port (default 1; "
+                       "a busy server wants one per CPU core)")
     serve.add_argument("--token-file", metavar="FILE", help="the operator's token for saving articles (first line); "
                        "default $QUOTEGRAPH_TOKEN; without one the server is read-only")
     serve.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from quotegraph.errors import InputError, QuotegraphError
 
 TOKEN_ENV = "QUOTEGRAPH_TOKEN"
+# How `serve --workers N` tells each worker process what to serve (the token goes in TOKEN_ENV).
+WORKER_CONFIG_ENV = "QUOTEGRAPH_SERVE_CONFIG"
 
 
 def create_app(*args: Any, **kwargs: Any) -> Any:
@@ -21,10 +24,15 @@ def create_app(*args: Any, **kwargs: Any) -> Any:
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | None = None,
-          model: str = "rules", aliases: str | Path | None = None) -> int:
-    """Run the web app with uvicorn until interrupted (``quotegraph serve``)."""
+          model: str = "rules", aliases: str | Path | None = None, workers: int = 1) -> int:
+    """Run the web app with uvicorn until interrupted (``quotegraph serve``).
+
+    ``workers`` > 1 runs that many server processes on one socket: a Python process serves on
+    one core at a time, so a busy server needs one per core."""
     if not 0 < port < 65536:
         raise InputError(f"--port: expected 1-65535, got {port}")
+    if not 1 <= workers <= 64:
+        raise InputError(f"--workers: expected 1-64, got {workers}")
     try:
         import uvicorn
 
@@ -38,14 +46,35 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8000, token_file: str
     if model not in MODELS:
         raise InputError(f"unknown model '{model}': choose one of {', '.join(MODELS)}")
     token = read_token(token_file, os.environ.get(TOKEN_ENV))
-    app = build(db, token=token, model=model, aliases=aliases)
+    app = build(db, token=token, model=model, aliases=aliases)  # with workers too: bad stores fail here, once
     saving = "saving articles enabled (token set)" if token else f"read-only (no --token-file or ${TOKEN_ENV})"
     where = f"[{host}]" if ":" in host else host
-    print(f"quotegraph: serving {db} at http://{where}:{port}/ — {saving}", file=sys.stderr, flush=True)
+    print(f"quotegraph: serving {db} at http://{where}:{port}/ — {saving}"
+          + (f", {workers} worker processes" if workers > 1 else ""), file=sys.stderr, flush=True)
     if not _loopback(host):
         print(f"quotegraph: warning: listening on {host}, reachable from other machines", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+        return 0
+    del app
+    os.environ[WORKER_CONFIG_ENV] = json.dumps({"db": str(db), "model": model,
+                                                "aliases": str(aliases) if aliases else None})
+    if token:
+        os.environ[TOKEN_ENV] = token
+    else:
+        os.environ.pop(TOKEN_ENV, None)
+    uvicorn.run("quotegraph.serve:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="info", server_header=False)
     return 0
+
+
+def app_from_environment() -> Any:
+    """The app a ``serve --workers N`` worker process serves, configured by its parent."""
+    from quotegraph.serve.app import create_app as build
+
+    config = json.loads(os.environ[WORKER_CONFIG_ENV])
+    return build(config["db"], token=os.environ.get(TOKEN_ENV) or None, model=config["model"],
+                 aliases=config["aliases"])
 
 
 def _loopback(host: str) -> bool:
@@ -55,4 +84,4 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-__all__ = ["TOKEN_ENV", "create_app", "serve"]
+__all__ = ["TOKEN_ENV", "app_from_environment", "create_app", "serve"]

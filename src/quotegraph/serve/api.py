@@ -23,7 +23,9 @@ router = APIRouter(prefix="/api", tags=["api"])
 bearer = HTTPBearer(auto_error=False, description="the operator's token (`--token-file` or $QUOTEGRAPH_TOKEN)")
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
+    """The app's service. Async on purpose: FastAPI runs a plain function dependency in the
+    thread pool, a second wait in its queue for every API request."""
     return request.app.state.service  # type: ignore[no-any-return]
 
 

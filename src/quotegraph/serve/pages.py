@@ -23,6 +23,7 @@ from quotegraph.serve.api import (
 )
 from quotegraph.serve.app import MAX_ARTICLE_CHARS, MAX_OFFSET, Service
 from quotegraph.serve.chart import timeline_chart
+from quotegraph.store import base as store_base
 from quotegraph.store.base import SearchQuery, search_terms
 
 router = APIRouter(include_in_schema=False)
@@ -103,6 +104,7 @@ def search_page(request: Request, q: str = "", speaker: str = "", outlet: str = 
     }
     return page(request, "search.html", 400 if error else 200, title="Search", params=params, rows=rows,
                 facets=facets, links=links, error=error, page_number=number, per_page=PER_PAGE,
+                rank_window=store_base.RANK_WINDOW,
                 speaker_label=_speaker_label(request, params["speaker"]))
 
 

@@ -33,6 +33,10 @@ from quotegraph.store.views import ReadViews
 KINDS = ("direct", "indirect", "mixed")
 NEAR_CANDIDATES = 5
 MAX_TERMS = 64  # words and phrases in one search; each costs an index look-up (PostgreSQL: ~2 ms)
+# Relevance is scored match by match: a common word matches ~65,000 of a million statements and
+# scoring them all takes ~60 ms a search. Past this many matches, the most recently added this
+# many are ranked (the search page says so); filters apply before the window.
+RANK_WINDOW = 5000
 CONTEXT_CHARS = 160
 
 
@@ -238,9 +242,11 @@ class Store(ReadViews):
         """(FROM clause, WHERE condition, its params, score expression (lower is better), its params)."""
         raise NotImplementedError
 
-    def _index_rank(self, terms: list[list[str]], speaker_tokens: list[str]) -> tuple[str, list[Any]] | None:
-        """A subquery ``SELECT id, score`` (lower is better) of the statements matching the words and
-        speaker tokens, read from the text index alone; None when the backend has no such shortcut."""
+    def _index_rank(self, terms: list[list[str]], speaker_tokens: list[str], scored: bool = True
+                    ) -> tuple[str, list[Any]] | None:
+        """A subquery ``SELECT id, score`` (lower is better; 0 unless ``scored``) of the statements
+        matching the words and speaker tokens, read from the text index alone; None when the
+        backend has no such shortcut."""
         return None
 
     def close(self) -> None:
@@ -695,13 +701,13 @@ class Store(ReadViews):
                 score, score_params, order = text_score, text_score_params, "10, s.id"
         return source, where, params, score, score_params, order
 
-    def _ranked(self, q: SearchQuery) -> tuple[str, list[Any]] | None:
+    def _ranked(self, q: SearchQuery, scored: bool = True) -> tuple[str, list[Any]] | None:
         """The backend's index-only ranking (``_index_rank``) when the words (and speaker) are the
-        search's only conditions; None otherwise."""
+        search's only conditions; None otherwise. Unscored: only which statements match."""
         terms = search_terms(q.text)
         if not terms or q.kind or q.min_confidence or q.since or q.until or q.outlet:
             return None
-        return self._index_rank(terms, sp.query_tokens(q.speaker) if q.speaker else [])
+        return self._index_rank(terms, sp.query_tokens(q.speaker) if q.speaker else [], scored)
 
     def search(self, q: SearchQuery) -> Page:
         """Statements matching words and filters, best first, one page at a time."""
@@ -710,14 +716,19 @@ class Store(ReadViews):
         ranked = self._ranked(q)
         if ranked is not None:  # rank in the index, then read only the page's rows
             sub, sub_params = ranked
-            sql = (f"SELECT {self._HIT_COLUMNS}, r.score FROM ({sub} ORDER BY score, id LIMIT ? OFFSET ?) r "
+            sql = (f"SELECT {self._HIT_COLUMNS}, r.score FROM (SELECT id, score FROM ({sub} ORDER BY id DESC LIMIT "
+                   f"{int(RANK_WINDOW)}) w ORDER BY score, id LIMIT ? OFFSET ?) r "
                    "JOIN statements s ON s.id = r.id LEFT JOIN speakers sp ON sp.id = s.speaker_id "
                    "ORDER BY r.score, s.id")
             rows = self._all(sql, [*sub_params, q.limit + 1, q.offset])
         else:
-            sql = (f"SELECT {self._HIT_COLUMNS}, {score} FROM {source} LEFT JOIN speakers sp ON sp.id = s.speaker_id"
-                   + (f" WHERE {' AND '.join(where)}" if where else "")
-                   + f" ORDER BY {order} LIMIT ? OFFSET ?")
+            base = (f"SELECT {self._HIT_COLUMNS}, {score} AS score FROM {source} LEFT JOIN speakers sp ON sp.id = s.speaker_id"
+                    + (f" WHERE {' AND '.join(where)}" if where else ""))
+            if search_terms(q.text):  # ranked by relevance: within the newest RANK_WINDOW matches
+                sql = (f"SELECT * FROM ({base} ORDER BY s.id DESC LIMIT {int(RANK_WINDOW)}) w "
+                       "ORDER BY score, id LIMIT ? OFFSET ?")
+            else:
+                sql = f"{base} ORDER BY {order} LIMIT ? OFFSET ?"
             rows = self._all(sql, [*score_params, *params, q.limit + 1, q.offset])
         hits = [self._hit(r, abs(float(r[9] or 0))) for r in rows[: q.limit]]
         return Page(hits, q.offset, q.limit, len(rows) > q.limit)

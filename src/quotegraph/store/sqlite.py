@@ -77,11 +77,12 @@ class SQLiteStore(Store):
         return (source, "statement_fts MATCH ?", [self._fts_query(terms, speaker_tokens)],
                 "bm25(statement_fts, 1.0, 0.0)", [])
 
-    def _index_rank(self, terms: list[list[str]], speaker_tokens: list[str]) -> tuple[str, list[Any]] | None:
+    def _index_rank(self, terms: list[list[str]], speaker_tokens: list[str], scored: bool = True
+                    ) -> tuple[str, list[Any]] | None:
         # Ranking inside FTS5 reads only the index; joining every match to its statement row
         # first costs a random read per match (hundreds of ms for a common word at 1M statements).
-        sql = ("SELECT rowid AS id, bm25(statement_fts, 1.0, 0.0) AS score FROM statement_fts "
-               "WHERE statement_fts MATCH ?")
+        score = "bm25(statement_fts, 1.0, 0.0)" if scored else "0"
+        sql = f"SELECT rowid AS id, {score} AS score FROM statement_fts WHERE statement_fts MATCH ?"
         return sql, [self._fts_query(terms, speaker_tokens)]
 
 
