@@ -228,7 +228,7 @@ class _Words:
     texts: list[str]
     lowers: list[str]
     ws: list[str]  # trailing whitespace of each token
-    starts: np.ndarray  # 1 where a sentence starts
+    starts: list[int]  # 1 where a sentence starts (a list: read one token at a time)
     pos: list[str]
     tag: list[str]
     lemma: list[str]
@@ -272,7 +272,7 @@ class LightTagger:
             starts = doc.to_array("SENT_START")
             starts[joined] = 0  # the parse below sets the sentences
         lowers = [t.lower().replace("’", "'") for t in texts]
-        w = _Words(texts, lowers, ws, starts, [""] * n, [""] * n, [""] * n, [False] * n)
+        w = _Words(texts, lowers, ws, starts.tolist(), [""] * n, [""] * n, [""] * n, [False] * n)
         self._tag(w)
         ents = self._entities(w)
         for s, e, label in ents:
@@ -283,7 +283,7 @@ class LightTagger:
         heads, deps = self._parse(w, ents)
 
         values = np.empty((n, 5), dtype=np.uint64)
-        values[:, 0] = [self.pos_id[p] for p in w.pos]
+        values[:, 0] = list(map(self.pos_id.__getitem__, w.pos))
         values[:, 1] = self._ids(w.tag)
         values[:, 2] = self._ids(w.lemma)
         values[:, 3] = (np.asarray(heads, dtype=np.int64) - np.arange(n, dtype=np.int64)).view(np.uint64)
@@ -299,12 +299,15 @@ class LightTagger:
         """String-store ids of tags, lemmas or labels (a dict is faster than StringStore.add).
         Added as permanent strings, so a cached id stays valid after a spaCy memory zone."""
         ids = self.ids
-        out = []
-        for value in values:
-            found = ids.get(value)
-            if found is None:
-                found = ids[value] = self.strings.add(value, allow_transient=False)
-            out.append(found)
+        out = list(map(ids.get, values))
+        if None in out:
+            for k, found in enumerate(out):
+                if found is None:
+                    value = values[k]
+                    found = ids.get(value)
+                    if found is None:
+                        found = ids[value] = self.strings.add(value, allow_transient=False)
+                    out[k] = found
         if len(ids) > 500_000:
             ids.clear()
         return out
@@ -625,7 +628,7 @@ class LightTagger:
         runs = self._runs(w)
         if not runs:
             return []
-        starts = w.starts
+        starts = np.asarray(w.starts)
         sent_lo = np.maximum.accumulate(np.where(starts == 1, np.arange(len(starts)), 0))
         ents: list[tuple[int, int, str]] = []
         leftovers: list[list[int]] = []

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from quotegraph.annotate import Annotated
@@ -140,11 +141,19 @@ def _words(tokens: Sequence[Token]) -> list[Word]:
     return words
 
 
+@lru_cache(maxsize=1)
+def _role_first_words() -> frozenset[str]:
+    return frozenset(words[0] for words in lexicon().roles if words)
+
+
 def _role_at(words: Sequence[Word], i: int) -> tuple[int, Role] | None:
     """The longest titles.txt entry starting at word ``i``: (end word index, role)."""
     lex = lexicon()
-    for n in range(min(lex.max_role_words, len(words) - i), 0, -1):
-        key = tuple(w.lower.rstrip(",") for w in words[i : i + n])
+    if i >= len(words) or words[i].lower.rstrip(",") not in _role_first_words():
+        return None  # no entry starts with this word
+    keys = [w.lower.rstrip(",") for w in words[i : i + lex.max_role_words]]
+    for n in range(len(keys), 0, -1):
+        key = tuple(keys[:n])
         role = lex.roles.get(key)
         if role is None and n == 1 and key[0].endswith("s"):
             continue
@@ -303,13 +312,33 @@ class _Resolver:
         self.entities: list[Entity] = []
         self.events: list[Event] = []
         self.par_starts = [0] + [m.end() for m in re.finditer(r"\n\s*", self.original)]
-        self.protected = self._protected_regions()
+        self.protected = sorted(self._protected_regions())
+        self.protected_starts = [s for s, _ in self.protected]
+        self.protected_reach = list(accumulate((e for _, e in self.protected), max))  # furthest end so far
+        self.split_names: dict[tuple[int, ...], tuple[list[Word], list[Word]]] = {}
+        self.span_tokens: dict[tuple[tuple[int, int], ...], list[Token]] = {}
+        self.content_of_source: dict[Span, Span] = {}  # the content of the first attribution with that source
+        for a in self.attributions:
+            if a.source is not None:
+                self.content_of_source.setdefault(a.source, a.content)
         self.headline_end = self._headline_end()  # once: Doc.text rebuilds the whole text on every access
+        self.ents = self.doc.ents  # once: Doc.ents makes a Span per entity on every access
+        # (working start, working end, person, mention) of each name mention build() attached,
+        # in people_by_start order: what person_at scans for every source
+        self.name_mentions: list[tuple[int, int, Entity, Span]] = []
 
     # -- text helpers -----------------------------------------------------------------------
 
     def tokens(self, span: Span) -> list[Token]:
-        """The doc tokens covering an original-text span (all pieces), punctuation trimmed."""
+        """The doc tokens covering an original-text span (all pieces), punctuation trimmed.
+        Remembered per span: a source is read by several steps."""
+        key = tuple(span.offsets())
+        found = self.span_tokens.get(key)
+        if found is None:
+            found = self.span_tokens[key] = self._tokens(span)
+        return list(found)
+
+    def _tokens(self, span: Span) -> list[Token]:
         toks: list[Token] = []
         for start, end in span.offsets():
             ws, we = self.ann.cleaned.to_working(start), self.ann.cleaned.to_working(end)
@@ -337,13 +366,24 @@ class _Resolver:
     def is_protected(self, start: int, end: int, own: Span | None = None) -> bool:
         """Inside reported content or a quotation (other than the mention's own attribution's
         content): such mentions are not pronoun antecedents."""
+        k = bisect.bisect_right(self.protected_starts, start)  # the regions starting at or before it
+        if not k or self.protected_reach[k - 1] < end:
+            return False  # none of them reaches its end
         skip = set(own.offsets()) if own is not None else set()
-        return any(s <= start and end <= e for s, e in self.protected if (s, e) not in skip)
+        return any(end <= e for s, e in self.protected[:k] if (s, e) not in skip)
 
     # -- names ------------------------------------------------------------------------------
 
     def split_name(self, tokens: Sequence[Token]) -> tuple[list[Word], list[Word]]:
-        """Split a name run into (leading title words, name words)."""
+        """Split a name run into (leading title words, name words). Remembered per token run:
+        a source's name is split when it is read, when it is added and when it is matched."""
+        key = tuple(t.i for t in tokens)
+        found = self.split_names.get(key)
+        if found is None:
+            found = self.split_names[key] = self._split_name(tokens)
+        return list(found[0]), list(found[1])
+
+    def _split_name(self, tokens: Sequence[Token]) -> tuple[list[Word], list[Word]]:
         words = _words(tokens)
         i = 0
         while i < len(words):
@@ -422,7 +462,7 @@ class _Resolver:
             mentions.append((span.start, prefix, name, root, span, creates))
             taken.update(range(name[0].first, name[-1].last + 1))
 
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.label_ == "PERSON":
                 add(list(ent), ent.root, not self.in_headline(ent.start_char))
         for attribution in self.attributions:
@@ -439,13 +479,18 @@ class _Resolver:
                     org_named_like_person = root.ent_type_ == "ORG" and first_name and len(name) <= 3
                     add(tokens, root, root.ent_type_ == "PERSON" or (root.ent_type_ in _NAME_LABELS and first_name)
                         or org_named_like_person)
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.label_ == "ORG":  # spaCy often tags a bare surname ORG: it may join a person
                 add(list(ent), ent.root, False)
         mentions.sort(key=lambda m: m[0])
 
+        name_keys: dict[int, tuple[str, ...]] = {}  # by id of a mention's name list (alive all along)
+
         def keys(name: Sequence[Word]) -> tuple[str, ...]:
-            return tuple(_name_key(w.text) for w in name if _name_key(w.text) not in _NAME_STOP)
+            found = name_keys.get(id(name))
+            if found is None:
+                found = name_keys[id(name)] = tuple(_name_key(w.text) for w in name if _name_key(w.text) not in _NAME_STOP)
+            return found
 
         # people from multi-word names, longest first
         people: list[Entity] = []
@@ -493,6 +538,12 @@ class _Resolver:
             self.events.append(Event(start, person, span, subject, self.is_protected(span.start, span.end), rule,
                                      self.name_chain(span, person)))
             self.read_titles(person, prefix, name, span)
+        to_working = self.ann.cleaned.to_working
+        for start, person in self.people_by_start.items():
+            # the first mention at ``start``: mentions added later (record) come after it
+            span = next((m for m in person.mentions if m.start == start), None)
+            if span is not None:
+                self.name_mentions.append((to_working(span.start), to_working(span.end), person, span))
 
     def new_entity(self, kind: str, words: tuple[str, ...], name: str, span: Span, named: bool = True) -> Entity:
         entity = Entity(len(self.entities), kind, words, name, span, named)
@@ -759,7 +810,7 @@ class _Resolver:
     def record(self, entity: Entity, source: Span, rule: str, chain: tuple[Link, ...]) -> None:
         entity.mentions.append(source)
         entity.history.append(source.start)
-        own = next((a.content for a in self.attributions if a.source == source), None)
+        own = self.content_of_source.get(source)
         self.events.append(Event(source.start, entity, source, True,
                                  self.is_protected(source.start, source.end, own), rule, chain))
 
@@ -813,12 +864,9 @@ class _Resolver:
 
     def person_at(self, root: Token, toks: Sequence[Token]) -> tuple[Entity | None, Span] | None:
         """The person whose name contains the root of a mention, (None, span) if ambiguous."""
-        for start, person in self.people_by_start.items():
-            span = next((m for m in person.mentions if m.start == start), None)
-            if span is None:
-                continue
-            ws, we = self.ann.cleaned.to_working(span.start), self.ann.cleaned.to_working(span.end)
-            if ws <= root.idx < we:
+        idx = root.idx
+        for ws, we, person, span in self.name_mentions:
+            if ws <= idx < we:
                 return person, span
         for start in self.ambiguous:
             if start == self.span_of(root, root).start or any(self.span_of(t, t).start == start for t in toks if t.i <= root.i):
@@ -923,7 +971,7 @@ class _Resolver:
         longer = [e for e in orgs if label not in _PLACE_LABELS and (
             len(e.words) > len(keys) and _subsequence(keys, e.words) or acronym and _initials(e.words) == keys[0])]
         if not exact and not longer and label not in _PLACE_LABELS:
-            for ent in self.doc.ents:
+            for ent in self.ents:
                 if ent.label_ == "ORG" and not self.in_headline(ent.start_char):
                     ent_words = [w for w in _words(list(ent)) if w.lower not in self.lex.kind("definite")]
                     ent_keys = tuple(_name_key(w.text) for w in ent_words)

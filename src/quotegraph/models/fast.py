@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ import numpy as np
 
 from quotegraph.clean import Cleaned, clean
 from quotegraph.errors import QuotegraphError
+from quotegraph.extractors.lexicon import data_lines
 from quotegraph.model import Attribution, Kind, Span
 from quotegraph.models.crf import LinearChain, save
 from quotegraph.models.features import (
@@ -47,6 +49,7 @@ from quotegraph.models.features import (
     Rows,
     TokenizedText,
     Vocabulary,
+    cue_lexicon,
     cue_rows,
     feature_strings,
     featurize,
@@ -589,6 +592,8 @@ class FastExtractor:
                     continue  # a cue with no content is no attribution
                 tokens = local.token[int(local.starts[k]) : int(local.starts[k]) + int(local.lengths[k])]
                 content = _with_quote_marks(article.tokens, tokens[content_rows].tolist())
+                content = _split_around_cue(article.tokens, first, last, content)
+                content = _cut_at_cue_sentences(article.tokens, first, last, content)
                 source = _nearest_run(tokens[labels == s_label].tolist(), first, last)
                 content_p = float(marginal[lo + content_rows, c_label].mean())
                 if source:
@@ -630,6 +635,70 @@ def _with_quote_marks(tt: TokenizedText, content: list[int]) -> list[int]:
         if i + 1 < n and tt.quote_role[i + 1] == CLOSE_MARK and tt.quote_of[i + 1] == q:
             chosen.add(i + 1)
     return sorted(chosen) if len(chosen) > len(content) else content
+
+
+@lru_cache(maxsize=1)
+def _split_words() -> dict[str, frozenset[str]]:
+    """data/content_cue_split.tsv: side ("before", "after") -> words that keep both pieces."""
+    sides: dict[str, set[str]] = {"before": set(), "after": set()}
+    for word, side in data_lines("content_cue_split.tsv"):
+        sides[side].add(word.lower())
+    return {side: frozenset(words) for side, words in sides.items()}
+
+
+def _split_around_cue(tt: TokenizedText, first: int, last: int, content: list[int]) -> list[int]:
+    """Keep one side of the cue when the tagger's content spans both but PolNeAR's would not.
+
+    * A direct quote before the cue (the part before ends at a closing mark) does not run on
+      into unquoted words after it: in '"...," she said, referencing ...' or '"...," he said,
+      adding that ...' the tail is not the quote's content (one that starts with a quotation
+      within two tokens, '"A," he said, but "B."', is kept).
+    * A cue not set off by commas ("many of whom say the claims ...") has its content after
+      it: the piece before is another clause. Set-off cues ("X, he said, Y"), quotations on
+      either side, fronted wh-objects and raising ("what he said was ...", "X is expected to
+      ...", words in data/content_cue_split.tsv) keep both pieces.
+    * A quotation right after the cue does not take unquoted words before it.
+    Measured on PolNeAR dev: content exact F1 +0.017 (see models/fast/README.md)."""
+    before = [i for i in content if i < first]
+    after = [i for i in content if i > last]
+    if not before or not after:
+        return content
+    words, role, quote_of = tt.words, tt.quote_role, tt.quote_of
+    if role[before[-1]] == CLOSE_MARK:
+        if any(quote_of[i] >= 0 for i in after[:2]):
+            return content
+        return before
+    if role[after[0]] == OPEN_MARK and all(quote_of[i] < 0 for i in before):
+        return after
+    if words[after[0] - 1] == "," or quote_of[before[-1]] >= 0 or quote_of[after[0]] >= 0:
+        return content
+    keep = _split_words()
+    if words[after[0]].lower() in keep["after"] or words[before[-1]].lower() in keep["before"]:
+        return content
+    return after
+
+
+def _cut_at_cue_sentences(tt: TokenizedText, first: int, last: int, content: list[int]) -> list[int]:
+    """Content reaching into other sentences stops before the nearest one (either way) with a
+    cue word of its own outside quotation marks: that sentence reports someone else's words
+    (or the same speaker's, as a new attribution). Content is never cut to nothing.
+    Measured on PolNeAR dev: content exact F1 +0.004."""
+    lexicon = cue_lexicon()
+    first_sent, last_sent = tt.sent_of[first], tt.sent_of[last]
+
+    def has_cue(sentence: int) -> bool:
+        lo, hi = tt.sents[sentence]
+        return any(tt.quote_of[i] < 0 and tt.words[i].lower() in lexicon for i in range(lo, hi))
+
+    sentences = sorted({tt.sent_of[i] for i in content})
+    stop_after = next((s for s in sentences if s > last_sent and has_cue(s)), None)
+    stop_before = next((s for s in reversed(sentences) if s < first_sent and has_cue(s)), None)
+    kept = [
+        i
+        for i in content
+        if (stop_after is None or tt.sent_of[i] < stop_after) and (stop_before is None or tt.sent_of[i] > stop_before)
+    ]
+    return kept or content
 
 
 def _nearest_run(tokens: list[int], first: int, last: int) -> list[int]:

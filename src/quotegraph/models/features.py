@@ -19,7 +19,8 @@ describe a token relative to one cue (side, distance, what lies between).
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -148,18 +149,19 @@ def _split(tt: TokenizedText) -> None:
     n = len(words)
     abbrevs = abbreviations()
     newline = [False] * n
-    for i in range(1, n):
-        if "\n" in text[ends[i - 1] : starts[i]]:
-            newline[i] = True
-    sent_start = [False] * n
+    # a token holds no white space, so every line break lies in the gap before some token
+    at = text.find("\n", starts[0] if n else len(text))
+    while at >= 0:
+        i = bisect_left(starts, at)
+        if i >= n:
+            break
+        newline[i] = True
+        at = text.find("\n", starts[i])
+    sent_start = list(newline)
     if n:
         sent_start[0] = True
-    for i in range(n):
-        if newline[i]:
-            sent_start[i] = True
+    for i in [k for k, w in enumerate(words) if w in SENTENCE_END]:
         w = words[i]
-        if w not in SENTENCE_END:
-            continue
         if w == "." and i > 0 and ends[i - 1] == starts[i]:
             prev = words[i - 1]
             if prev.lower() in abbrevs or (len(prev) == 1 and prev.isupper()):
@@ -173,23 +175,13 @@ def _split(tt: TokenizedText) -> None:
             first = nxt[0]
             if first.isupper() or first.isdigit() or nxt in OPENERS:
                 sent_start[j] = True
-    sent_of = [0] * n
-    para_of = [0] * n
-    sents: list[tuple[int, int]] = []
-    s = p = -1
-    begin = 0
-    for i in range(n):
-        if sent_start[i]:
-            if s >= 0:
-                sents.append((begin, i))
-            s += 1
-            begin = i
-        if newline[i] or i == 0:
-            p += 1
-        sent_of[i] = s
-        para_of[i] = p
+    firsts = [i for i, first in enumerate(sent_start) if first]
+    sents = list(zip(firsts, firsts[1:] + [n]))
+    sent_of = (np.cumsum(np.array(sent_start, dtype=np.int64)) - 1).tolist()
+    para_start = np.array(newline, dtype=np.int64)
     if n:
-        sents.append((begin, n))
+        para_start[0] = 1
+    para_of = (np.cumsum(para_start) - 1).tolist()
     tt.sent_of, tt.sents, tt.para_of, tt.newline_before = sent_of, sents, para_of, newline
 
 
@@ -270,6 +262,7 @@ class Vocabulary:
         self.strings: list[str] = list(strings or [])
         self.index: dict[str, int] = {s: i + 2 for i, s in enumerate(self.strings)}
         self.frozen = frozen
+        self.forms: _Forms | None = None  # per word form attribute values, once frozen
 
     def __len__(self) -> int:
         return len(self.strings)
@@ -423,31 +416,112 @@ def _bucketed(distance: np.ndarray) -> np.ndarray:
     return BUCKET[np.clip(distance, 0, _MAX_DISTANCE)] + 2
 
 
+# the attribute values of a token that depend on its word form alone (columns of _Forms rows)
+_W, _SH, _S3, _S2, _P3, _LX, _LM, _IN_LEX, _THAT, _COMMA = range(10)
+
+
+def _form_row(word: str, lower: str, vid: Callable[[str], int], lexicon: dict[str, tuple[str, str]]) -> tuple[int, ...]:
+    """The _Forms row of a token: ``lower`` is its lowercased, dash-normalised form."""
+    long_alpha = len(lower) > 3 and lower.isalpha()
+    e = lexicon.get(lower)
+    return (
+        vid(lower),
+        vid(shape(word) if word not in DASHES else lower),
+        vid("-" + lower[-3:]) if long_alpha else ABSENT,
+        vid("-" + lower[-2:]) if long_alpha else ABSENT,
+        vid(lower[:3] + "-") if long_alpha else ABSENT,
+        vid("lex:" + e[1]) if e else ABSENT,
+        vid(e[0]) if e else ABSENT,
+        e is not None,
+        lower in COMPLEMENTIZERS,
+        word in ",;:—–",
+    )
+
+
+class _Forms:
+    """Word form -> its row of form attributes, for a frozen vocabulary: news text repeats its
+    words, so each form's lowercasing, shape, affixes and vocabulary lookups are done once.
+    A dash is keyed by (dash, attached), since its normalised form depends on its neighbours."""
+
+    LIMIT = 500_000  # forms kept before the table starts over (bounded memory on endless input)
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.size_of_vocab = len(vocab)
+        self.index: dict[str | tuple[str, bool], int] = {}
+        self.rows = np.zeros((4096, 10), dtype=np.int64)
+        get = vocab.index.get
+        self.vid: Callable[[str], int] = lambda string: get(string, ABSENT)
+
+    def add(self, key: str | tuple[str, bool], row: tuple[int, ...]) -> int:
+        k = len(self.index)
+        if k == len(self.rows):
+            self.rows = np.concatenate((self.rows, np.zeros_like(self.rows)))
+        self.rows[k] = row
+        self.index[key] = k
+        return k
+
+    def of(self, tt: TokenizedText) -> np.ndarray:
+        """(tokens, 10) form attributes of every token."""
+        if len(self.index) > self.LIMIT:
+            self.index.clear()
+        words = tt.words
+        get = self.index.get
+        found = [get(w, -1) for w in words]
+        lexicon = cue_lexicon()
+        text, starts, ends = tt.text, tt.starts, tt.ends
+        for i, k in enumerate(found):
+            if k >= 0:
+                continue
+            w = words[i]
+            if w in DASHES:  # see _normalise_dashes
+                attached = 0 < starts[i] and ends[i] < len(text) and text[starts[i] - 1].isalnum() and text[ends[i]].isalnum()
+                key: str | tuple[str, bool] = (w, attached)
+                k = get(key, -1)
+                if k < 0:
+                    k = self.add(key, _form_row(w, "-" if attached else "—", self.vid, lexicon))
+            else:
+                k = get(w, -1)  # added earlier in this article
+                if k < 0:
+                    k = self.add(w, _form_row(w, w.lower(), self.vid, lexicon))
+            found[i] = k
+        return self.rows[np.array(found, dtype=np.int64)]
+
+
+def _form_attributes(tt: TokenizedText, vocab: Vocabulary) -> np.ndarray:
+    """(tokens, 10) form attributes; while the vocabulary grows (training) they are computed
+    token by token, in the order that assigns the vocabulary ids."""
+    if vocab.frozen:
+        if vocab.forms is None or vocab.forms.size_of_vocab != len(vocab):
+            vocab.forms = _Forms(vocab)
+        return vocab.forms.of(tt)
+    words = tt.words
+    lower = [w.lower() for w in words]
+    _normalise_dashes(tt, lower)
+    lexicon = cue_lexicon()
+    vid = vocab.id
+    long_alpha = [len(w) > 3 and w.isalpha() for w in lower]
+    entries = [lexicon.get(w) for w in lower]
+    columns = [
+        [vid(w) for w in lower],
+        [vid(shape(w) if w not in DASHES else lw) for w, lw in zip(words, lower)],
+        [vid("-" + w[-3:]) if ok else ABSENT for w, ok in zip(lower, long_alpha)],
+        [vid("-" + w[-2:]) if ok else ABSENT for w, ok in zip(lower, long_alpha)],
+        [vid(w[:3] + "-") if ok else ABSENT for w, ok in zip(lower, long_alpha)],
+        [vid("lex:" + e[1]) if e else ABSENT for e in entries],
+        [vid(e[0]) if e else ABSENT for e in entries],
+        [e is not None for e in entries],
+        [w in COMPLEMENTIZERS for w in lower],
+        [w in ",;:—–" for w in words],
+    ]
+    return np.array(columns, dtype=np.int64).reshape(10, len(words)).T
+
+
 def featurize(tt: TokenizedText, vocab: Vocabulary) -> Article:
     """The static attributes of every token: the word, its shape and affixes, its cue-lexicon
     class and lemma, its quotation role and place in its quotation, its place in its sentence
     and paragraph, and how far the nearest quotation closes before / opens after it."""
-    words = tt.words
-    n = len(words)
-    lexicon = cue_lexicon()
-    if vocab.frozen:
-        get = vocab.index.get
-
-        def vid(string: str) -> int:
-            return get(string, ABSENT)
-    else:
-        vid = vocab.id
-    lower = [w.lower() for w in words]
-    _normalise_dashes(tt, lower)
-    long_alpha = [len(w) > 3 and w.isalpha() for w in lower]
-    entries = [lexicon.get(w) for w in lower]
-    w_ids = [vid(w) for w in lower]
-    sh_ids = [vid(shape(w) if w not in DASHES else lw) for w, lw in zip(words, lower)]
-    s3 = [vid("-" + w[-3:]) if ok else ABSENT for w, ok in zip(lower, long_alpha)]
-    s2 = [vid("-" + w[-2:]) if ok else ABSENT for w, ok in zip(lower, long_alpha)]
-    p3 = [vid(w[:3] + "-") if ok else ABSENT for w, ok in zip(lower, long_alpha)]
-    lx = [vid("lex:" + e[1]) if e else ABSENT for e in entries]
-    lm = [vid(e[0]) if e else ABSENT for e in entries]
+    n = len(tt.words)
+    forms = _form_attributes(tt, vocab).T
 
     index = np.arange(n, dtype=np.int64)
     sent = np.asarray(tt.sent_of, dtype=np.int64)
@@ -473,13 +547,13 @@ def featurize(tt: TokenizedText, vocab: Vocabulary) -> Article:
     qi_safe = np.maximum(quote_of, 0)
     absent = np.int64(ABSENT)
     attrs = {
-        "w": _padded(w_ids),
-        "sh": _padded(sh_ids),
-        "s3": _padded(s3),
-        "s2": _padded(s2),
-        "p3": _padded(p3),
-        "lx": _padded(lx),
-        "lm": _padded(lm),
+        "w": _padded(forms[_W]),
+        "sh": _padded(forms[_SH]),
+        "s3": _padded(forms[_S3]),
+        "s2": _padded(forms[_S2]),
+        "p3": _padded(forms[_P3]),
+        "lx": _padded(forms[_LX]),
+        "lm": _padded(forms[_LM]),
         "q": _padded(role + 2),
         "sfirst": _padded(np.where(index == first_of, two, absent)),
         "slast": _padded(np.where(index == last_of, two, absent)),
@@ -497,16 +571,16 @@ def featurize(tt: TokenizedText, vocab: Vocabulary) -> Article:
     lex_in = np.zeros(len(bounds) + 1, dtype=np.int64)
     if n:
         np.add.at(marks_in, sent, (role == OPEN_MARK) | (role == CLOSE_MARK))
-        np.add.at(lex_in, sent, np.fromiter((e is not None for e in entries), dtype=bool, count=n))
+        np.add.at(lex_in, sent, forms[_IN_LEX])
     attrs["sq"] = _padded(np.where(marks_in[sent] > 0, two, absent))
     attrs["slx"] = _padded(np.minimum(lex_in[sent], 2) + 2)
     # the next complementizer "that" in the sentence (content often starts there)
-    is_that = np.fromiter((w in COMPLEMENTIZERS for w in lower), dtype=bool, count=n)
+    is_that = forms[_THAT].astype(bool)
     thats = np.where(is_that, index, n)
     next_that = np.concatenate((np.minimum.accumulate(thats[::-1])[::-1][1:], [n])) if n else index
     has_that = (next_that < n) & (sent[np.minimum(next_that, max(n - 1, 0))] == sent)
     attrs["nthat"] = _padded(np.where(has_that, _bucketed(next_that - index), absent))
-    comma = np.fromiter((w in ",;:—–" for w in words), dtype=np.int64, count=n)
+    comma = forms[_COMMA]
     mark = ((role == OPEN_MARK) | (role == CLOSE_MARK)).astype(np.int64)
     return Article(
         tokens=tt,
@@ -534,10 +608,9 @@ def cue_window(tt: TokenizedText, cue_first: int, cue_last: int) -> tuple[int, i
     s_last = min(len(tt.sents) - 1, tt.sent_of[cue_last] + MAX_SENTENCES_AFTER)
     lo = tt.sents[s_first][0]
     hi = tt.sents[s_last][1]
-    while lo < cue_first and tt.para_of[lo] != para:
-        lo += 1
-    while hi > cue_last + 1 and tt.para_of[hi - 1] != tt.para_of[cue_last]:
-        hi -= 1
+    # paragraph indices never decrease: the cue's paragraphs start and end by binary search
+    lo = max(lo, bisect_left(tt.para_of, para))
+    hi = min(hi, bisect_right(tt.para_of, tt.para_of[cue_last]))
     return lo, hi
 
 
