@@ -163,3 +163,81 @@ def test_progress_bar_on_a_terminal() -> None:
     text = screen.getvalue()
     assert text.startswith("\r[######") and "25%" in text and "100%" in text and "ETA" in text and "/s" in text
     assert text.endswith("\n") and text.count("\r") == 2
+
+
+def test_duplicates_are_decided_in_input_order_whichever_worker_screens_them(tmp_path: Path) -> None:
+    """Workers screen articles (filters, dedup keys) in parallel; the parent must still decide
+    duplicates exactly as one pass in input order would: what a rejected or duplicate article
+    carried (its URL, its text) is not remembered, a copy is caught when the two copies went to
+    different workers, and the counts match one worker's and a resumed run's."""
+    from quotegraph.batch import BatchOptions, run_batch
+
+    rows = [
+        ({"text": article(0), "url": "https://n.example/a"}, None),
+        ({"text": TEASER, "url": "https://n.example/b"}, "too-short"),
+        ({"text": article(1), "url": "https://n.example/b/"}, None),  # the teaser's URL was not remembered
+        ({"text": article(0).upper(), "url": "https://n.example/c"}, "duplicate-text"),  # copy of line 1, case aside
+        ({"text": article(2), "url": "https://n.example/c"}, None),  # line 4's URL was not remembered
+        ({"text": article(3), "url": "HTTPS://N.EXAMPLE/a#top"}, "duplicate-url"),  # line 1's URL
+        ({"text": article(3), "url": "https://n.example/d"}, None),  # line 6's text was not remembered
+        ({"text": article(1).replace(", ", " ,  "), "url": "https://n.example/e"}, "duplicate-text"),  # line 3
+        ({"text": article(4), "url": "https://n.example/a", "language": "fr"}, "language"),  # rejected before dedup
+        ({"text": LINK_LIST, "url": "https://n.example/f"}, "no-sentences"),
+        ({"text": FRENCH, "url": "https://n.example/g"}, "language"),
+        ({"text": article(4), "url": "https://n.example/h"}, None),  # line 9 was not remembered
+        ({"text": article(2), "url": "https://n.example/i"}, "duplicate-text"),  # line 5, far from it
+    ]
+    source = tmp_path / "news.jsonl"
+    jsonl(source, [row for row, _ in rows])
+    key = f"{source.resolve()}#line:"
+    expected_keys = [f"{key}{n}" for n, (_, reason) in enumerate(rows, 1) if reason is None]
+    expected_skips = {reason: sum(1 for _, r in rows if r == reason) for _, reason in rows if reason}
+
+    results = {}
+    for workers, chunk in ((2, 1), (2, 3), (1, 8)):  # chunk 1: neighbouring lines go to different workers
+        out = tmp_path / f"w{workers}-c{chunk}.jsonl"
+        summary = run_batch([source], out, BatchOptions(workers=workers, chunk_articles=chunk), progress=False)
+        assert dict(summary.skipped) == expected_skips, (workers, chunk)
+        assert summary.extracted == len(expected_keys) and summary.failed == 0
+        assert [row["key"] for row in read_lines(out)] == expected_keys
+        results[workers, chunk] = out.read_bytes()
+        again = run_batch([source], out, BatchOptions(workers=workers, chunk_articles=chunk), progress=False)
+        assert (again.extracted, again.done_before, dict(again.skipped)) == (0, len(expected_keys), expected_skips)
+    assert len(set(results.values())) == 1  # the same output, byte for byte
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    if int(stat.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def test_a_worker_killed_mid_run_costs_at_most_its_article_and_is_replaced(tmp_path: Path) -> None:
+    total = 120
+    source = tmp_path / "news.jsonl"
+    jsonl(source, [{"text": article(i), "url": f"https://n.example/{i}"} for i in range(total)])
+    out = tmp_path / "quotes.jsonl"
+    ledger = tmp_path / "quotes.jsonl.ledger"
+    run = _start("ingest", str(source), "--out", str(out), "--workers", "2", "--no-progress", "--json",
+                 log=tmp_path / "run.log")
+    _wait_for_lines(run, ledger, 3)
+    workers = _children(run.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
+    assert run.wait(timeout=240) in (0, 1)
+    summary = json.loads((tmp_path / "run.log").read_text().splitlines()[-1])
+    assert summary["extracted"] + summary["failed"] == total and summary["failed"] <= 1
+    errors = read_lines(out.with_name("quotes.errors.jsonl"))
+    assert len(errors) == summary["failed"]
+    assert all("worker process stopped (exit code -9)" in e["error"] for e in errors)
+    failed = {e["key"] for e in errors}
+    keys = [row["key"] for row in read_lines(out)]
+    assert keys == [k for k in (f"{source.resolve()}#line:{n}" for n in range(1, total + 1)) if k not in failed]
+    assert _lines(ledger) == total

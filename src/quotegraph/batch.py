@@ -1,10 +1,13 @@
 """Run extraction over many articles: in worker processes, streaming, resumable.
 
-The parent process reads records (``ingest.walk``), filters them (``filters``), hands the
-articles worth extracting to a pool of worker processes and writes the results *in input order*
-to a :class:`~quotegraph.sinks.Sink`. Each worker loads its :class:`~quotegraph.pipeline.Pipeline`
-once (the pool initializer) and gives every article a time budget, so one slow or broken
-article becomes one line in the errors file, never a stopped batch.
+The parent process reads records (``ingest.walk``), sends the articles in chunks to worker
+processes, which screen them (``filters``: language, length, dedup keys), decides in input order
+which are duplicates or already done (set lookups only), has the workers extract the rest and
+writes the results *in input order* to a :class:`~quotegraph.sinks.Sink`. The parent is kept
+light because it shares the CPU with the workers. Each worker loads its
+:class:`~quotegraph.pipeline.Pipeline` once and gives every article a time budget, so one slow
+or broken article becomes one line in the errors file, never a stopped batch; a worker that dies
+costs the article it was extracting and is replaced.
 
 Memory stays flat whatever the input size: records are read lazily, at most a fixed window of
 articles is in flight, and what the run remembers per article (dedup and ledger digests) is
@@ -31,17 +34,18 @@ import traceback
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing.pool import AsyncResult, Pool
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TextIO
 
 from quotegraph.errors import InputError
-from quotegraph.filters import Deduper, FilterOptions, rejection
+from quotegraph.filters import Deduper, FilterOptions, Screening, screen
 from quotegraph.ingest.base import Record, ReadOptions
 from quotegraph.ingest.walk import Walk
-from quotegraph.model import Article, Extraction
+from quotegraph.model import Article
 from quotegraph.progress import Progress
-from quotegraph.sinks import AppendLog, JsonlSink, Sink
+from quotegraph.sinks import AppendLog, JsonlSink, Sink, jsonl_line
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the workers are the parallelism
 
@@ -54,7 +58,7 @@ class BatchOptions:
     max_seconds: float | None = 300.0  # per article; None for no limit
     read: ReadOptions = field(default_factory=ReadOptions)
     filters: FilterOptions = field(default_factory=FilterOptions)
-    in_flight_per_worker: int = 8  # articles queued per worker: enough to keep it busy
+    chunk_articles: int = 8  # articles sent to a worker at once: few messages, little idle time
     max_window: int = 10_000  # records waiting to be written, extracted or not
     commit_seconds: float = 1.0  # a kill loses at most this much finished work
     commit_articles: int = 20  # three fsyncs per commit: cheap next to 20 extractions
@@ -110,6 +114,17 @@ class Summary:
 
 
 # --- the worker side -------------------------------------------------------------------------
+#
+# A worker is a process with one duplex pipe to the parent. It gets chunks of articles, screens
+# them (filters and dedup keys: the per-article work that needs nothing of the rest of the
+# batch) and sends the screenings back; the parent looks the keys up in input order, so dedup
+# decides exactly as in one process, and tells the worker which articles of the chunk to extract
+# (a duplicate is never extracted). A second thread in the worker takes every message as it
+# comes and screens at once, so the next chunk is decided while the current one is extracted:
+# the worker never waits for the parent, and the parent's sends never wait for the worker.
+# Results come back one message per article, already serialised when the sink takes JSON lines.
+# The parent runs no threads and does little per article: on a machine with as many cores as
+# workers, every CPU millisecond it spends is taken from a worker.
 
 class ArticleTimeout(BaseException):
     """The article took longer than its time budget (a BaseException, so no ``except Exception``
@@ -124,47 +139,123 @@ class WorkerLoadError(InputError):
     """The workers could not load the model: every article would fail, so the batch stops."""
 
 
-_worker_pipeline: Any = None
-_worker_problem: str | None = None
-_worker_budget: float | None = None
+# One article's outcome from a worker: ("ok", JSON line bytes or Extraction, statements),
+# ("failed", error, traceback or None) or ("load", why the model did not load, None).
+_Result = tuple[str, Any, Any]
+
+
+@dataclass(frozen=True)
+class _WorkerSettings:
+    model: str
+    min_confidence: float
+    max_seconds: float | None  # per article
+    filters: FilterOptions
+    lines: bool  # serialise results as the JSONL sink's lines (it has ``write_line``)
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
     raise ArticleTimeout()
 
 
-def _init_worker(model: str, min_confidence: float, max_seconds: float | None) -> None:
-    """Load the pipeline once per worker. A failure is kept and reported per article, not raised:
-    a pool whose initializer raises respawns workers forever."""
-    global _worker_pipeline, _worker_problem, _worker_budget
+class _Extractor:
+    """A worker's pipeline, loaded at its first article to extract (a resumed run whose articles
+    are all done only screens them). A load failure is kept and reported for every article, so
+    the parent stops the batch with one clear error."""
+
+    def __init__(self, settings: _WorkerSettings) -> None:
+        self.settings = settings
+        self.pipeline: Any = None
+        self.problem: str | None = None
+
+    def _load(self) -> None:
+        try:
+            from quotegraph.pipeline import Pipeline
+
+            self.pipeline = Pipeline(model=self.settings.model, min_confidence=self.settings.min_confidence)
+            self.pipeline(Article(text="Jane Smith said the talks went well."))  # load everything lazy now, off the budget
+        except Exception as exc:  # noqa: BLE001 - reported for every article instead
+            self.problem = f"the worker could not load model '{self.settings.model}': {type(exc).__name__}: {exc}"
+
+    def __call__(self, key: str, article: Article) -> _Result:
+        if self.pipeline is None and self.problem is None:
+            self._load()
+        if self.problem is not None:
+            return "load", self.problem, None
+        budget = self.settings.max_seconds
+        try:
+            if budget:
+                signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                extraction = self.pipeline(article)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            payload = jsonl_line(key, extraction) if self.settings.lines else extraction
+            return "ok", payload, len(extraction.attributions)
+        except ArticleTimeout:
+            return "failed", f"took longer than the time budget of {budget:g} s", None
+        except Exception as exc:  # noqa: BLE001 - one bad article must not stop the batch
+            return "failed", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=6)
+
+
+def _receive(conn: Connection, parent: int) -> Any:
+    """The parent's next message; None when it says stop or is gone (a killed parent closes
+    nothing, so the worker looks for it now and then instead of waiting forever)."""
+    while not conn.poll(5.0):
+        if os.getppid() != parent:
+            return None
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
+
+
+_WAKE = ("wake",)  # queued by the reader thread when it left screenings to send
+
+
+def _worker_main(conn: Connection, inherited: list[Connection], settings: _WorkerSettings, parent: int) -> None:
+    """Extract what the reader thread queues, one result message per article, until told to stop.
+    Only this thread sends (screenings first, before each article): the reader thread then
+    never waits for anything but the parent's next message, so a parent sending a large chunk
+    is never stuck behind a worker stuck sending to it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGALRM, _on_alarm)
-    _worker_budget = max_seconds
+    signal.signal(signal.SIGALRM, _on_alarm)  # the time budget: signals reach the main thread only
+    for other in inherited:  # forked copies of the parent's pipe ends: the parent's death must show
+        other.close()
+    queue: SimpleQueue[Any] = SimpleQueue()
+    outbox: deque[Any] = deque()
+    threading.Thread(target=_worker_reader, args=(conn, parent, settings, queue, outbox), daemon=True).start()
+    extract = _Extractor(settings)
+    while (item := queue.get()) is not None:
+        while outbox:
+            conn.send(outbox.popleft())
+        if item is not _WAKE:
+            conn.send(("result", extract(*item)))
+
+
+def _worker_reader(conn: Connection, parent: int, settings: _WorkerSettings, queue: SimpleQueue[Any],
+                   outbox: deque[Any]) -> None:
+    """The worker's second thread. Messages in: ``("screen", n, [(key, article), ...])`` (screened
+    at once), ``("extract", n, [index, ...])`` (queue those articles of chunk n), ``("take", n,
+    [(key, article), ...])`` (queue them unscreened: their first worker died), None (stop once
+    the queue is done)."""
+    chunks: dict[int, list[tuple[str, Article]]] = {}
     try:
-        from quotegraph.pipeline import Pipeline
-
-        _worker_pipeline = Pipeline(model=model, min_confidence=min_confidence)
-        _worker_pipeline(Article(text="Jane Smith said the talks went well."))  # load everything lazy now
-    except Exception as exc:  # noqa: BLE001 - reported for every article instead
-        _worker_problem = f"the worker could not load model '{model}': {type(exc).__name__}: {exc}"
-
-
-def _extract(article: Article) -> tuple[Extraction | None, str | None, str | None]:
-    """(extraction, None, None) or (None, error, traceback)."""
-    if _worker_problem is not None:
-        return None, _worker_problem, "load"
-    try:
-        if _worker_budget:
-            signal.setitimer(signal.ITIMER_REAL, _worker_budget)
-        try:
-            return _worker_pipeline(article), None, None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except ArticleTimeout:
-        return None, f"took longer than the time budget of {_worker_budget:g} s", None
-    except Exception as exc:  # noqa: BLE001 - one bad article must not stop the batch
-        return None, f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=6)
+        while (message := _receive(conn, parent)) is not None:
+            kind, number, items = message
+            if kind == "screen":
+                chunks[number] = items
+                outbox.append(("screened", [screen(article, settings.filters) for _, article in items]))
+                queue.put(_WAKE)
+            elif kind == "extract":
+                chunk = chunks.pop(number)
+                for index in items:
+                    queue.put(chunk[index])
+            else:
+                for item in items:
+                    queue.put(item)
+    finally:
+        queue.put(None)
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -215,16 +306,70 @@ class Ledger:
 
 # --- the parent side -------------------------------------------------------------------------
 
-@dataclass
+@dataclass(eq=False)
 class _Entry:
     """One record waiting its turn to be written, in input order."""
 
     record: Record
-    status: str  # "extract", "skip", "failed", "done"
+    status: str  # "screen" (not yet decided), "extract", "skip", "failed", "done", "lost" (its worker died)
     reason: str | None = None
-    result: AsyncResult[Any] | None = None
-    submitted: float = 0.0
+    screening: Screening | None = None  # from a worker
+    result: _Result | None = None  # from a worker
+    owner: _Worker | None = None  # the worker holding it, while one does
+    attempts: int = 0  # times sent to a worker
     input_bytes: int = 0  # how far through the input the readers were when it was read: for progress
+
+
+@dataclass(eq=False)
+class _Chunk:
+    number: int
+    entries: list[_Entry]
+
+
+class _Worker:
+    """One worker process and what it holds, in the order it answers: chunks it owes screenings
+    for, chunks waiting for the decisions of earlier articles, and ``todo``, the articles it was
+    told to extract and owes results for."""
+
+    def __init__(self, ctx: Any, settings: _WorkerSettings, others: list[Connection]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        inherited = [self.conn, *others] if ctx.get_start_method() == "fork" else []
+        self.process = ctx.Process(target=_worker_main, args=(child, inherited, settings, os.getpid()), daemon=True)
+        self.process.start()
+        child.close()
+        self.screening: deque[_Chunk] = deque()
+        self.deciding: list[_Chunk] = []
+        self.todo: deque[_Entry] = deque()
+        self.chunks = 0  # chunks sent: their numbers
+        self.heard = time.monotonic()  # last message from it (or work given when it owed none): a hung worker is silent
+        self.extracted = 0
+        self.retiring = False  # extracted its share (``recycle_after``): gets no more work, replaced when done
+
+    @property
+    def load(self) -> int:
+        return sum(len(c.entries) for c in self.screening) + sum(len(c.entries) for c in self.deciding) + len(self.todo)
+
+    @property
+    def owes(self) -> bool:
+        return bool(self.screening or self.todo)
+
+    def send(self, message: Any) -> None:
+        """Waits at most while the worker's reader thread screens a chunk: it takes every message
+        as it comes and never sends. A dead worker's broken pipe is ignored here: its sentinel
+        reports the death."""
+        if not self.owes:
+            self.heard = time.monotonic()
+        try:
+            self.conn.send(message)
+        except OSError:
+            pass
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            self.send(None)
+        self.conn.close()
 
 
 class _Runner:
@@ -235,10 +380,17 @@ class _Runner:
         self.summary = Summary(done_before=ledger.ok + ledger.failed, failed_before=ledger.failed)
         self.dedup = Deduper()
         self.window: deque[_Entry] = deque()
-        self.in_flight = 0
+        self.pending: deque[_Entry] = deque()  # to screen, not yet sent to a worker
+        self.undecided: deque[_Entry] = deque()  # sent or to send, in input order: dedup decides in this order
+        self.redo: deque[_Entry] = deque()  # to extract, whose worker died before it could
+        self.lines = callable(getattr(sink, "write_line", None))
+        self.settings = _WorkerSettings(options.model, options.min_confidence, options.max_seconds,
+                                        options.filters, self.lines)
+        self.context = multiprocessing.get_context()
+        self.workers: list[_Worker] = []
+        self.retired: list[_Worker] = []
         self.uncommitted: list[tuple[str, str]] = []  # (status, key) written since the last commit
         self.last_commit = time.monotonic()
-        self.pool: Pool | None = None
         self.bytes_done = 0  # input bytes up to the last record written: the progress fraction
         self.stop_requested = False
 
@@ -251,44 +403,14 @@ class _Runner:
         if self.stop_requested:
             raise _Stop()
 
-    # the pool
-    def _start_pool(self) -> None:
-        opts = self.options
-        self.pool = multiprocessing.get_context().Pool(
-            processes=opts.workers, initializer=_init_worker,
-            initargs=(opts.model, opts.min_confidence, opts.max_seconds), maxtasksperchild=opts.recycle_after,
-        )
-
-    def _restart_pool(self) -> None:
-        """A worker died or hung: start a fresh pool and resubmit what was in flight."""
-        assert self.pool is not None
-        self.pool.terminate()
-        self.pool.join()
-        self._start_pool()
-        for entry in self.window:
-            if entry.status == "extract" and entry.result is not None and not entry.result.ready():
-                self._submit(entry)
-
-    def _submit(self, entry: _Entry) -> None:
-        assert entry.record.article is not None
-        if self.pool is None:  # started at the first article to extract: a finished run resumes at once
-            self._start_pool()
-        assert self.pool is not None
-        entry.result = self.pool.apply_async(_extract, (entry.record.article,))
-        entry.submitted = time.monotonic()
-
     # the loop
     def classify(self, record: Record) -> _Entry:
+        """What the reader alone settles; an article is screened by a worker and decided in :meth:`_decide`."""
         if record.skip:
             return _Entry(record, "skip", record.skip)
         if record.error is not None or record.article is None:
             return _Entry(record, "done" if record.key in self.ledger else "failed", record.error)
-        reason = rejection(record.article, self.options.filters) or self.dedup.check(record.article)
-        if reason:
-            return _Entry(record, "skip", reason)
-        if record.key in self.ledger:
-            return _Entry(record, "done")
-        return _Entry(record, "extract")
+        return _Entry(record, "screen")
 
     def run(self) -> Summary:
         start = time.monotonic()
@@ -301,15 +423,15 @@ class _Runner:
                 self._check_stop()
                 entry = self.classify(record)
                 entry.input_bytes = self.walk.bytes_read
-                if entry.status == "extract":
-                    self._submit(entry)
-                    self.in_flight += 1
                 self.window.append(entry)
+                if entry.status == "screen":
+                    self.pending.append(entry)
+                    self.undecided.append(entry)
                 while self._full():
-                    self._drain(block=True)
-                self._drain(block=False)
+                    self._pump(block=True)
+                self._pump(block=False)
             while self.window:
-                self._drain(block=True)
+                self._pump(block=True)
             self._commit()
         except _Stop:
             self.summary.interrupted = True
@@ -321,12 +443,7 @@ class _Runner:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            if self.pool is not None:
-                if self.summary.interrupted:
-                    self.pool.terminate()
-                else:
-                    self.pool.close()
-                self.pool.join()
+            self._stop_workers(kill=self.summary.interrupted)
             self.summary.files, self.summary.ignored_files = self.walk.files, self.walk.ignored_files
             self.summary.seconds = time.monotonic() - start
             shown = self.bytes_done if self.summary.interrupted else self.walk.bytes_read
@@ -335,43 +452,179 @@ class _Runner:
         return self.summary
 
     def _full(self) -> bool:
-        return (self.in_flight >= self.options.workers * self.options.in_flight_per_worker
+        return (len(self.pending) >= self.options.workers * self.options.chunk_articles
                 or len(self.window) >= self.options.max_window)
 
-    def _drain(self, block: bool) -> None:
-        """Write out finished entries from the head of the window; wait for the head if ``block``."""
-        while self.window:
+    def _pump(self, block: bool) -> None:
+        """Hand out work, take in what the workers sent, write what is ready at the head of the
+        window; wait (a second at most, then look at Ctrl-C and hung workers) if ``block`` and
+        the head is not ready."""
+        self._check_stop()
+        self._dispatch()
+        self._receive(1.0 if block and not self._ready(self.window[0]) else 0.0)
+        self._write()
+
+    @staticmethod
+    def _ready(entry: _Entry) -> bool:
+        return entry.status not in ("screen", "extract") or entry.result is not None
+
+    # the workers
+    def _worker(self) -> _Worker | None:
+        """The least loaded worker with room for another chunk (its current one and one more, so
+        it never waits for work), starting and replacing workers as needed."""
+        size = self.options.chunk_articles
+        for worker in [w for w in self.workers if w.retiring and not w.load]:
+            worker.stop()
+            self.workers.remove(worker)
+            self.retired.append(worker)
+        if len(self.workers) < self.options.workers:
+            self.workers.append(_Worker(self.context, self.settings, [w.conn for w in self.workers]))
+        room = [w for w in self.workers if not w.retiring and w.load < 2 * size]
+        return min(room, key=lambda w: w.load) if room else None
+
+    def _dispatch(self) -> None:
+        """Hand out chunks: articles to extract whose worker died first, then new ones to screen;
+        a short chunk only to a worker about to run short of work (else fewer, fuller messages)."""
+        size = self.options.chunk_articles
+        while self.redo or self.pending:
+            worker = self._worker()
+            if worker is None or (not self.redo and len(self.pending) < size and worker.load >= size):
+                return
+            worker.chunks += 1
+            if self.redo:
+                entries = [self.redo.popleft() for _ in range(min(size, len(self.redo)))]
+                worker.send(("take", worker.chunks, [(e.record.key, e.record.article) for e in entries]))
+                worker.todo.extend(entries)
+            else:
+                entries = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
+                worker.send(("screen", worker.chunks, [(e.record.key, e.record.article) for e in entries]))
+                worker.screening.append(_Chunk(worker.chunks, entries))
+            for entry in entries:
+                entry.owner = worker
+                entry.attempts += 1
+
+    def _receive(self, timeout: float) -> None:
+        """Take in the messages of workers that owe some, then hand out more work."""
+        owing = [w for w in self.workers if w.owes]
+        if owing:
+            ready = set(wait([w.conn for w in owing] + [w.process.sentinel for w in owing], timeout))
+            for worker in owing:
+                if worker.conn in ready or worker.process.sentinel in ready:
+                    self._take(worker)
+            budget = self.options.max_seconds
+            if budget is not None and timeout > 0:
+                now = time.monotonic()
+                for worker in [w for w in self.workers if w.owes and now - w.heard > budget * 2 + 60]:
+                    worker.stop(kill=True)
+                    self._died(worker, f"no answer from the worker after {now - worker.heard:.0f} s (it crashed or hung)")
+        self._dispatch()
+
+    def _take(self, worker: _Worker) -> None:
+        limit = self.options.recycle_after
+        while worker.owes:
+            try:
+                if not worker.conn.poll():
+                    break
+                kind, message = worker.conn.recv()
+            except (EOFError, OSError):
+                self._died(worker)
+                return
+            worker.heard = time.monotonic()
+            if kind == "screened":
+                chunk = worker.screening.popleft()
+                for entry, screening in zip(chunk.entries, message):
+                    entry.screening = screening
+                worker.deciding.append(chunk)
+                self._decide()
+            else:
+                entry = worker.todo.popleft()
+                entry.result, entry.owner = message, None
+                worker.extracted += 1
+                worker.retiring = bool(limit and worker.extracted >= limit)
+        if worker.owes and not worker.process.is_alive():
+            self._died(worker)
+
+    def _decide(self) -> None:
+        """Dedup and the ledger, in input order, as far as screenings have come in; then tell each
+        worker which articles of its decided chunks to extract."""
+        while self.undecided:
+            entry = self.undecided[0]
+            if entry.status == "screen":
+                if entry.screening is None:
+                    break
+                screening = entry.screening
+                reason = screening.rejection or self.dedup.check_keys(screening.url_key, screening.text_key)
+                if reason:
+                    entry.status, entry.reason, entry.owner = "skip", reason, None
+                elif entry.record.key in self.ledger:
+                    entry.status, entry.owner = "done", None
+                else:
+                    entry.status = "extract"
+                    if entry.owner is None:  # its worker died after screening it
+                        self.redo.append(entry)
+            self.undecided.popleft()
+        for worker in self.workers:
+            while worker.deciding and all(e.status != "screen" for e in worker.deciding[0].entries):
+                chunk = worker.deciding.pop(0)
+                chosen = [i for i, e in enumerate(chunk.entries) if e.status == "extract"]
+                worker.send(("extract", chunk.number, chosen))
+                worker.todo.extend(chunk.entries[i] for i in chosen)
+
+    def _died(self, worker: _Worker, hung: str | None = None) -> None:
+        """A worker died (killed by the kernel, a crash in C code) or hung (``hung``: why it was
+        killed): the article it was extracting fails, as it may be what killed it; the rest of
+        its work goes to other workers. Chunks it owed screenings for are screened again, once."""
+        worker.process.join(timeout=10)
+
+        def why(doing: str) -> str:
+            return hung or f"the worker process stopped (exit code {worker.process.exitcode}) while {doing} it"
+
+        if worker.todo:
+            lost = worker.todo.popleft()
+            lost.status, lost.reason, lost.owner = "lost", why("extracting"), None
+        for entry in reversed(worker.todo):
+            entry.owner = None
+            self.redo.appendleft(entry)
+        for chunk in worker.deciding:  # screened, not yet told what to extract: nothing was started
+            for entry in chunk.entries:
+                entry.owner = None
+                if entry.status == "extract":
+                    self.redo.append(entry)
+        for chunk in reversed(worker.screening):  # no screenings came back
+            for entry in reversed(chunk.entries):
+                entry.owner = None
+                if entry.attempts >= 2:
+                    entry.status, entry.reason = "lost", why("screening")
+                else:
+                    self.pending.appendleft(entry)
+        worker.screening, worker.deciding, worker.todo = deque(), [], deque()
+        worker.conn.close()
+        self.workers.remove(worker)
+        self.retired.append(worker)
+        self._decide()  # a chunk that failed to be screened no longer holds up the ones after it
+
+    def _stop_workers(self, kill: bool) -> None:
+        for worker in self.workers:
+            worker.stop(kill=kill)
+        for worker in self.workers + self.retired:
+            worker.process.join(timeout=30)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self.workers, self.retired = [], []
+
+    # the output
+    def _write(self) -> None:
+        """Write out finished entries from the head of the window, then commit if it is time."""
+        while self.window and self._ready(self.window[0]):
             self._check_stop()
-            head = self.window[0]
-            if head.status == "extract":
-                assert head.result is not None
-                if not head.result.ready():
-                    if not block:
-                        break
-                    self._wait(head)
-                    continue
-            self.window.popleft()
-            self._finish(head)
-            block = False  # one finished entry makes room; keep writing what is ready
+            self._finish(self.window.popleft())
         self.progress.update(self.summary.read, self.summary.extracted, self.bytes_done)
-        if (len(self.uncommitted) >= self.options.commit_articles
-                or time.monotonic() - self.last_commit >= self.options.commit_seconds):
-            self._commit()
+        if self.uncommitted and (len(self.uncommitted) >= self.options.commit_articles
+                                 or time.monotonic() - self.last_commit >= self.options.commit_seconds):
+            self._commit()  # never an empty one: its three fsyncs would make nothing durable
 
-    def _wait(self, head: _Entry) -> None:
-        """Wait for the head result; a worker that died or hung past the budget costs one article."""
-        assert head.result is not None
-        budget = self.options.max_seconds
-        head.result.wait(timeout=1.0)
-        if head.result.ready() or budget is None:
-            return
-        if time.monotonic() - head.submitted > budget * 2 + 60:
-            self.window.popleft()
-            self._finish(head, lost=f"no answer from the worker after {time.monotonic() - head.submitted:.0f} s "
-                                    "(it crashed or hung)")
-            self._restart_pool()
-
-    def _finish(self, entry: _Entry, lost: str | None = None) -> None:
+    def _finish(self, entry: _Entry) -> None:
         record = entry.record
         self.summary.read += 1
         self.bytes_done = entry.input_bytes
@@ -381,21 +634,22 @@ class _Runner:
             pass
         elif entry.status == "failed":
             self._fail(record, "read", entry.reason or "unreadable")
+        elif entry.status == "lost":
+            self._fail(record, "extract", entry.reason or "its worker died")
         else:
-            self.in_flight -= 1
-            if lost is not None:
-                self._fail(record, "extract", lost)
-                return
             assert entry.result is not None
-            extraction, error, trace = entry.result.get()
-            if trace == "load":
-                raise WorkerLoadError(error or "the worker could not load the model")
-            if extraction is None:
-                self._fail(record, "extract", error or "failed", trace)
+            kind, payload, extra = entry.result
+            if kind == "load":
+                raise WorkerLoadError(payload or "the worker could not load the model")
+            if kind == "failed":
+                self._fail(record, "extract", payload or "failed", extra)
                 return
-            self.sink.write(record.key, extraction)
+            if self.lines:
+                self.sink.write_line(payload)  # type: ignore[attr-defined]
+            else:
+                self.sink.write(record.key, payload)
             self.summary.extracted += 1
-            self.summary.statements += len(extraction.attributions)
+            self.summary.statements += extra
             self.uncommitted.append(("ok", record.key))
 
     def _fail(self, record: Record, stage: str, error: str, trace: str | None = None) -> None:

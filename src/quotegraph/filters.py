@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from itertools import islice
+from typing import NamedTuple
 
 from quotegraph.model import Article
 
@@ -38,11 +39,14 @@ def english_stopwords() -> frozenset[str]:
 
 def english_ratio(text: str, sample_words: int = 2000) -> float:
     """Share of the (first ``sample_words``) words that are English function words."""
-    words = [m.group(0).lower() for m in islice(_WORD.finditer(text), sample_words)]
+    words = [m.group(0) for m in islice(_WORD.finditer(text), sample_words)]
+    return _stopword_share(words)
+
+
+def _stopword_share(words: list[str]) -> float:
     if not words:
         return 0.0
-    stop = english_stopwords()
-    return sum(1 for w in words if w in stop) / len(words)
+    return sum(map(english_stopwords().__contains__, map(str.lower, words))) / len(words)
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,12 @@ def rejection(article: Article, options: FilterOptions = FilterOptions()) -> str
     if declared and not declared.startswith("en"):
         return "language"
     text = article.text
-    words = sum(1 for _ in _WORD.finditer(text))
-    if words < options.min_words:
+    words = _WORD.findall(text)  # the pattern has no group: whole matches, as finditer gives them
+    if len(words) < options.min_words:
         return "too-short"
     if len(_SENTENCE_END.findall(text)) < options.min_sentences:
         return "no-sentences"
-    if english_ratio(text) < options.min_english_ratio:
+    if _stopword_share(words[:2000]) < options.min_english_ratio:  # english_ratio's sample, words already found
         return "language"
     return None
 
@@ -84,6 +88,29 @@ def text_fingerprint(text: str) -> bytes:
     return hashlib.blake2b(normal.encode("utf-8"), digest_size=16).digest()
 
 
+def url_key(article: Article) -> bytes | None:
+    """16 bytes equal for URLs that :func:`normal_url` makes equal; None without a URL."""
+    return hashlib.blake2b(normal_url(article.url).encode("utf-8"), digest_size=16).digest() if article.url else None
+
+
+class Screening(NamedTuple):
+    """What a batch needs to know of one article before extracting it, all computable without
+    the rest of the batch (so a worker can do it): why it is rejected, and its dedup keys.
+    A tuple: thousands a second cross a process pipe."""
+
+    rejection: str | None
+    url_key: bytes | None
+    text_key: bytes
+
+
+def screen(article: Article, options: FilterOptions = FilterOptions()) -> Screening:
+    """:func:`rejection` and the dedup keys; the keys are only looked up when it is not rejected."""
+    reason = rejection(article, options)
+    if reason:
+        return Screening(reason, None, b"")
+    return Screening(None, url_key(article), text_fingerprint(article.text))
+
+
 @dataclass
 class Deduper:
     """Remembers what a batch has seen: 16-byte digests, so a million articles cost tens of MB."""
@@ -93,10 +120,13 @@ class Deduper:
 
     def check(self, article: Article) -> str | None:
         """``duplicate-url`` or ``duplicate-text`` when seen before; else remember it and return None."""
-        url_key = hashlib.blake2b(normal_url(article.url).encode("utf-8"), digest_size=16).digest() if article.url else None
+        return self.check_keys(url_key(article), text_fingerprint(article.text))
+
+    def check_keys(self, url_key: bytes | None, text_key: bytes) -> str | None:
+        """:meth:`check` on keys computed elsewhere (a batch worker computes them, the parent only
+        looks them up, in input order)."""
         if url_key is not None and url_key in self.urls:
             return "duplicate-url"
-        text_key = text_fingerprint(article.text)
         if text_key in self.texts:
             return "duplicate-text"
         if url_key is not None:

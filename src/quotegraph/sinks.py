@@ -7,6 +7,8 @@ checkpoint the ledger holds, so anything written after it (by a run that was kil
 ledger caught up) is thrown away and written again exactly once. ``JsonlSink`` is the sink for
 now; the store (issue 5) adds a database sink behind the same protocol, where ``commit`` is a
 transaction commit.
+A sink may also have ``write_line(line: bytes)`` taking :func:`jsonl_line`'s bytes; the batch
+then has its workers serialise extractions and hands the sink bytes instead of extractions.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class AppendLog:
     def append(self, line: str) -> None:
         self._file.write(line.encode("utf-8") + b"\n")
 
+    def append_bytes(self, line: bytes) -> None:
+        """:meth:`append` for a line already encoded (UTF-8, no newline)."""
+        self._file.write(line)
+        self._file.write(b"\n")
+
     def commit(self) -> int:
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -69,6 +76,11 @@ class AppendLog:
         self._file.close()
 
 
+def jsonl_line(key: str, extraction: Extraction) -> bytes:
+    """One line of :class:`JsonlSink`'s output, UTF-8, without the newline."""
+    return json.dumps({"key": key, **extraction.to_json()}, ensure_ascii=False).encode("utf-8")
+
+
 class JsonlSink:
     """One JSON line per article: ``{"key": ..., "article": ..., "attributions": ..., ...}``.
 
@@ -80,7 +92,12 @@ class JsonlSink:
         self.log = AppendLog(Path(path))
 
     def write(self, key: str, extraction: Extraction) -> None:
-        self.log.append(json.dumps({"key": key, **extraction.to_json()}, ensure_ascii=False))
+        self.log.append_bytes(jsonl_line(key, extraction))
+
+    def write_line(self, line: bytes) -> None:
+        """Write a line :func:`jsonl_line` made elsewhere: batch workers serialise their results,
+        so the batch's parent process, which shares the CPU with them, only copies bytes."""
+        self.log.append_bytes(line)
 
     def commit(self) -> int:
         return self.log.commit()
