@@ -341,6 +341,27 @@ def test_content_stops_before_a_sentence_with_its_own_cue() -> None:
     assert fast._cut_at_cue_sentences(tt, said, said, only) == only
 
 
+def test_content_never_crosses_a_glued_boundary() -> None:
+    """Where the scraper glued two words (text was dropped between them), content on the far
+    side of the glue from its cue is cut off; on the cue's side it is kept whole."""
+    cleaned = clean('Rome hosted the German Chancellor"The talks were useful," the chancellor said. '
+                    "Officials met in Rome yesterdayOn Monday the chancellor said the talks were useful and long.")
+    assert len(cleaned.inserted) == 2
+    tt = tokenize(cleaned.text)
+    said = _index(tt, "said")
+    crossing = list(range(0, said - 2))  # "Rome hosted ... useful," (the tagger's run-on)
+    found = fast.Found((said, said), [], crossing, 0.9, 1.0, 0.9)
+    kept = fast._cut_at_glued(cleaned, tt, found).content
+    assert [tt.words[i] for i in kept][:2] == ['"', "The"] and kept[-1] == crossing[-1]
+    # the cue after the glue keeps the piece on its side: "... yesterdayOn Monday ... said X"
+    second = _index(tt, "said", 1)
+    content = list(range(_index(tt, "Officials"), second - 2)) + list(range(second + 1, len(tt) - 1))
+    kept = fast._cut_at_glued(cleaned, tt, fast.Found((second, second), [], content, 0.9, 1.0, 0.9)).content
+    assert tt.words[kept[0]] == "On" and kept[-1] == content[-1]
+    untouched = fast.Found((said, said), [], list(range(said + 1, _index(tt, "yesterday") + 1)), 0.9, 1.0, 0.9)
+    assert fast._cut_at_glued(cleaned, tt, untouched) is untouched
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 
