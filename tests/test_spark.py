@@ -31,6 +31,9 @@ from quotegraph.store import SearchQuery, open_store
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read when the session starts, in the fixture
 
 BUDGET = "5"  # seconds per article: the giant article runs far over it, the others far under
+# The rules model, spaCy's parser behind it: the giant article takes it minutes (the fast model
+# would finish it within the budget, and the budget is what these runs test).
+MODEL = ("--model", "rules")
 # The same quotation, cut short, in an article of its own: a near-duplicate the merge must join.
 TRUNCATED = (
     "The Millbrook council met again on Friday to hear from residents about the ferry timetable, a week "
@@ -79,12 +82,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                                        encoding="utf-8")
     out = root / "out"
     spark = run_cli("spark", str(inputs), "--output", str(out), "--master", "local[2]", "--max-seconds", BUDGET,
-                    "--merge", "--json")
+                    "--merge", "--json", *MODEL)
     ingest_out = root / "ingest.jsonl"
     ingest = run_cli("ingest", str(inputs), "--out", str(ingest_out), "--workers", "2", "--max-seconds", BUDGET,
-                     "--json", "--no-progress")
+                     "--json", "--no-progress", *MODEL)
     ingest_db = run_cli("ingest", str(inputs), "--db", str(root / "ingest.db"), "--no-embed", "--workers", "2",
-                        "--max-seconds", BUDGET, "--json", "--no-progress")
+                        "--max-seconds", BUDGET, "--json", "--no-progress", *MODEL)
     return {"root": root, "inputs": inputs, "out": out, "spark": spark, "ingest": ingest, "ingest_out": ingest_out,
             "ingest_db": ingest_db}
 
@@ -149,7 +152,8 @@ def test_rerun_on_the_same_input_writes_the_same_tables(runs: dict, session) -> 
     out = runs["out"]
     before = {name: canonical_rows(table(out, name)) for name in ("articles", "statements", "speakers", "errors",
                                                                    "skipped")}
-    summary = run_extract(session, [str(runs["inputs"])], str(out), JobOptions(max_seconds=float(BUDGET)), quiet=True)
+    summary = run_extract(session, [str(runs["inputs"])], str(out), JobOptions(max_seconds=float(BUDGET), model=MODEL[1]),
+                          quiet=True)
     assert summary.extracted == json.loads(runs["spark"].stdout)["extracted"]
     for name, rows in before.items():
         assert canonical_rows(table(out, name)) == rows, name

@@ -46,6 +46,7 @@ from quotegraph.ingest.walk import Walk
 from quotegraph.model import Article
 from quotegraph.progress import Progress
 from quotegraph.sinks import AppendLog, JsonlSink, Sink, jsonl_line
+from quotegraph.models import DEFAULT_MODEL
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the workers are the parallelism
 
@@ -53,7 +54,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: the work
 @dataclass(frozen=True)
 class BatchOptions:
     workers: int = 1
-    model: str = "rules"
+    model: str = DEFAULT_MODEL
     min_confidence: float = 0.0
     max_seconds: float | None = 300.0  # per article; None for no limit
     read: ReadOptions = field(default_factory=ReadOptions)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from quotegraph.errors import InputError
+from quotegraph.models import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def _texts(folder: Path, limit: int | None) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in paths]
 
 
-def run_bench(folder: Path, model: str = "rules", limit: int | None = None, repeat: int = 1) -> BenchResult:
+def run_bench(folder: Path, model: str = DEFAULT_MODEL, limit: int | None = None, repeat: int = 1) -> BenchResult:
     """Extract every text in ``folder`` (``repeat`` times) and measure the rate."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from quotegraph.ingest.text import article_from_text

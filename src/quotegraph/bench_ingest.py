@@ -13,6 +13,7 @@ that replaces a recycled one all count. A benchmark, not a test: it asserts noth
 
 from __future__ import annotations
 
+from quotegraph.models import DEFAULT_MODEL
 import argparse
 import json
 import os
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m quotegraph.bench_ingest", description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[1000], help="input sizes (default 1000)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
-    parser.add_argument("--model", default="rules", help="extraction model (default rules)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model (default {DEFAULT_MODEL})")
     parser.add_argument("--data", default=os.environ.get("QUOTEGRAPH_POLNEAR", DEFAULT_POLNEAR), help="PolNeAR folder")
     parser.add_argument("--keep", metavar="DIR", help="build inputs and outputs in DIR and keep them")
     args = parser.parse_args(argv)

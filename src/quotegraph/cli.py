@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from quotegraph.errors import QuotegraphError
 from quotegraph.model import Attribution, Extraction
+from quotegraph.models import DEFAULT_MODEL, MODEL_NAMES
 
 EXIT_ERROR = 2
-MODEL_NAMES = ("rules", "fast", "accurate")  # quotegraph.pipeline.MODELS, without importing spaCy
 DEFAULT_POLNEAR = "../shared/data/polnear"
 
 
@@ -489,7 +489,7 @@ def _add_serve_command(commands: Any) -> None:
                        "a busy server wants one per CPU core)")
     serve.add_argument("--token-file", metavar="FILE", help="the operator's token for saving articles (first line); "
                        "default $QUOTEGRAPH_TOKEN; without one the server is read-only")
-    serve.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    serve.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})")
     serve.set_defaults(run=cmd_serve)
 
 
@@ -502,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--format", choices=("jsonl", "table", "json"), default="jsonl",
                          help="jsonl: one attribution per line (default); table: for people; json: one document per article")
     extract.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
-    extract.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    extract.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})")
     extract.set_defaults(run=cmd_extract)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on an annotated corpus")
@@ -514,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     polnear.add_argument("--score", metavar="FILE", help="score an existing predictions file instead of running the extractor")
     polnear.add_argument("--json", action="store_true", help="print the report as JSON")
     polnear.add_argument("--quiet", action="store_true", help="no progress lines")
-    polnear.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    polnear.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})")
     polnear.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
     polnear.add_argument("--calibration", action="store_true",
                          help="also print precision per confidence band and the --min-confidence trade-off")
@@ -523,11 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
     speakers.add_argument("--gold", default="eval/speakers_dev.jsonl", help="hand-checked speaker file")
     speakers.add_argument("--json", action="store_true", help="print the report as JSON")
-    speakers.add_argument("--model", default="rules", help="whose annotation the resolver reads: rules/accurate (spaCy sm) or fast (light)")
+    speakers.add_argument("--model", default=DEFAULT_MODEL, help="whose annotation the resolver reads: rules/accurate (spaCy sm) or fast (light; the default)")
     speakers.set_defaults(run=cmd_eval_speakers)
 
     bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")
-    bench.add_argument("--model", nargs="+", default=["rules"], help="model(s) to measure (default rules)")
+    bench.add_argument("--model", nargs="+", default=[DEFAULT_MODEL], help=f"model(s) to measure (default {DEFAULT_MODEL})")
 
     train = commands.add_parser("train", help="train a model on PolNeAR-layout data (resumable)")
     train.add_argument("--model", choices=("fast", "accurate"), required=True, help="which model to train")
@@ -557,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-embed", action="store_true", help="with --db: no sentence embeddings at ingest "
                         "(computed on the first search --similar)")
     ingest.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    ingest.add_argument("--model", default="rules", help=f"extraction model: {', '.join(MODEL_NAMES)} (default rules)")
+    ingest.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model: {', '.join(MODEL_NAMES)} (default {DEFAULT_MODEL})")
     ingest.add_argument("--errors", metavar="FILE", help="where failed articles are recorded (default: OUT with .errors.jsonl)")
     ingest.add_argument("--max-seconds", type=float, default=300.0, metavar="S", help="time budget per article (default 300)")
     ingest.add_argument("--max-chars", type=int, default=1_000_000, metavar="N",

@@ -15,13 +15,14 @@ from quotegraph.extractors import Extractor, RuleExtractor
 from quotegraph.errors import InputError
 from quotegraph.ingest.base import MAX_ARTICLE_CHARS
 from quotegraph.model import Article, Attribution, Extraction
+from quotegraph.models import DEFAULT_MODEL, MODEL_NAMES
 from quotegraph.resolve import resolve
 
 if TYPE_CHECKING:
     from spacy.language import Language
 
 
-MODELS = ("rules", "fast", "accurate")
+MODELS = MODEL_NAMES
 
 
 def make_extractor(model: str) -> Extractor:
@@ -55,7 +56,7 @@ def nlp_for(model: str) -> Language:
 class Pipeline:
     """The loaded stages. Build once, call for every article."""
 
-    model: str = "rules"
+    model: str = DEFAULT_MODEL
     nlp: Language | None = None
     min_confidence: float = 0.0
     extractor: Extractor | None = field(default=None)

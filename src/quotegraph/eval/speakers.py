@@ -26,6 +26,7 @@ from quotegraph.errors import InputError
 from quotegraph.eval.polnear import parse_ann, read_text
 from quotegraph.model import Attribution, Span, Speaker
 from quotegraph.resolve import lexicon, resolve
+from quotegraph.models import DEFAULT_MODEL
 
 REPORTED_TYPES = ("pronoun", "title", "surname", "name", "description", "other")
 
@@ -97,7 +98,7 @@ def _article_attributions(split_dir: Path, doc: str, annotator: str | None,
 
 
 def evaluate_speakers(data_dir: Path | str, gold_file: Path | str, split: str = "dev",
-                      model: str = "rules") -> dict[str, Any]:
+                      model: str = DEFAULT_MODEL) -> dict[str, Any]:
     """Resolve the gold sources of every article in ``gold_file`` and score the speakers.
 
     ``model`` picks the annotation the resolver reads: the fast model runs behind a light

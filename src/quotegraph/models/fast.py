@@ -616,7 +616,7 @@ class FastExtractor:
             source=span([(found.source[0], found.source[-1])]) if found.source else None,
             cue=span([found.cue]),
             kind=_kind(tt, found.content),
-            confidence=confidence(found),
+            confidence=round(confidence(found), 4),  # what JSON keeps: a round trip gives the same object
             rule=RULE,
         )
 

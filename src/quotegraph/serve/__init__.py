@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from quotegraph.errors import InputError, QuotegraphError
+from quotegraph.models import DEFAULT_MODEL
 
 TOKEN_ENV = "QUOTEGRAPH_TOKEN"
 # How `serve --workers N` tells each worker process what to serve (the token goes in TOKEN_ENV).
@@ -24,7 +25,7 @@ def create_app(*args: Any, **kwargs: Any) -> Any:
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8000, token_file: str | None = None,
-          model: str = "rules", aliases: str | Path | None = None, workers: int = 1) -> int:
+          model: str = DEFAULT_MODEL, aliases: str | Path | None = None, workers: int = 1) -> int:
     """Run the web app with uvicorn until interrupted (``quotegraph serve``).
 
     ``workers`` > 1 runs that many server processes on one socket: a Python process serves on

@@ -1,6 +1,6 @@
 """The web app: a JSON API under ``/api`` and server-rendered pages, over one store.
 
-``create_app(store_target, token=None, model="rules")`` builds it; ``quotegraph serve`` runs it
+``create_app(store_target, token=None, model="fast")`` builds it; ``quotegraph serve`` runs it
 with uvicorn. Everything is read-only except ``POST /api/articles`` (and saving from the
 extract page), which needs the operator's token. The app is a thin layer: the store answers
 the questions, the pipeline extracts, ``render`` and ``chart`` turn results into plain data the
@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quotegraph.errors import InputError, NotFoundError
 from quotegraph.model import Article, Extraction
 from quotegraph.store import Store, open_store
+from quotegraph.models import DEFAULT_MODEL
 
 MAX_BODY_BYTES = 2_000_000  # a news article is a few kB; a request body this big is not one
 MAX_PAGE = 100  # statements / speakers per API page
@@ -279,7 +280,7 @@ def read_token(token_file: str | Path | None, env_value: str | None) -> str | No
     return env_value.strip() if env_value and env_value.strip() else None
 
 
-def create_app(store_target: str | Path, token: str | None = None, model: str = "rules", *,
+def create_app(store_target: str | Path, token: str | None = None, model: str = DEFAULT_MODEL, *,
                aliases: str | Path | None = None, pipeline: Any = None, max_body: int = MAX_BODY_BYTES,
                readers: int = READERS) -> FastAPI:
     """The app over the store at ``store_target`` (a SQLite path or postgresql:// URL).

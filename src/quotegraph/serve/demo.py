@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quotegraph.model import Article, Extraction
+from quotegraph.models import DEFAULT_MODEL
 
 
 def demo_articles() -> list[dict[str, Any]]:
@@ -22,7 +23,7 @@ def article_of(record: dict[str, Any]) -> Article:
                    date=record.get("date"), publisher=record.get("publisher"), author=record.get("author"))
 
 
-def build_demo_store(target: str | Path, *, model: str = "rules", pipeline: Any = None,
+def build_demo_store(target: str | Path, *, model: str = DEFAULT_MODEL, pipeline: Any = None,
                      articles: list[dict[str, Any]] | None = None, aliases: str | Path | None = None) -> int:
     """Extract the articles (default: the demo set) into the store at ``target``; returns how many."""
     from quotegraph.pipeline import Pipeline

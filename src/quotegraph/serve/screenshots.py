@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from quotegraph.errors import QuotegraphError
+from quotegraph.models import DEFAULT_MODEL
 
 EXTRACT_SAMPLE = (
     "The mayor of Port Alder, Ingrid Castell, opened the new fish market on Saturday.\n\n"
@@ -24,7 +25,7 @@ DEMO_ARTICLE = "demo/herald-2024-03-04-fisheries"
 DAMAGED_ARTICLE = "demo/valley-2024-04-16-passed"
 
 
-def take(out: Path, *, model: str = "rules", width: int = 1200, phone: bool = True,
+def take(out: Path, *, model: str = DEFAULT_MODEL, width: int = 1200, phone: bool = True,
          progress: bool = True) -> list[Path]:
     """Save the PNGs into ``out``; returns their paths."""
     from quotegraph.serve.app import create_app
@@ -82,7 +83,7 @@ def _shot(page: object, path: Path, say: object, full_page: bool = True) -> Path
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m quotegraph.serve.screenshots", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/screenshots", help="folder for the PNGs (default docs/screenshots)")
-    parser.add_argument("--model", default="rules", help="extraction model for the demo store (default rules)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model for the demo store (default {DEFAULT_MODEL})")
     parser.add_argument("--width", type=int, default=1200, help="desktop viewport width in pixels (default 1200)")
     parser.add_argument("--no-phone", action="store_true", help="skip the phone-width screenshots")
     args = parser.parse_args(argv)

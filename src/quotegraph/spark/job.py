@@ -47,6 +47,7 @@ from quotegraph.model import Article
 from quotegraph.spark import tables
 from quotegraph.spark.read import (CANDIDATE, ERROR, IGNORED, SKIPPED, InputFile, hadoop_path_list, list_inputs,
                                    source_name)
+from quotegraph.models import DEFAULT_MODEL
 
 MODEL_LOAD_MARK = "quotegraph: model could not be loaded:"
 READ_ROW = ("`file_index` int, `position` bigint, `unit` string, `source` string, `key` string, `kind` string, "
@@ -59,7 +60,7 @@ TABLES = ("articles", "statements", "speakers", "errors", "skipped")
 
 @dataclass(frozen=True)
 class JobOptions:
-    model: str = "rules"
+    model: str = DEFAULT_MODEL
     min_confidence: float = 0.0
     max_seconds: float | None = 300.0  # per article, as in `quotegraph ingest`
     read: ReadOptions = field(default_factory=ReadOptions)
@@ -361,7 +362,7 @@ def add_extract_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="files or folders on any file system Spark reads (path, file:, hdfs://, s3a://)")
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for the Parquet tables (replaced)")
-    parser.add_argument("--model", default="rules", help="extraction model: rules, fast or accurate (default rules)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"extraction model: rules, fast or accurate (default {DEFAULT_MODEL})")
     parser.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
     parser.add_argument("--max-seconds", type=float, default=300.0, metavar="S",
                         help="time budget per article (default 300)")
