@@ -481,7 +481,11 @@ class FastExtractor:
         self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         path = self.model_dir / MODEL_FILE
         if not path.is_file():
-            raise QuotegraphError(f"fast model not found: {path} (train it with: quotegraph train --model fast)")
+            # The shipped model sits in the repository's models/ folder, beside the source tree:
+            # an install from a checkout (pip install -e) finds it, a copied package does not.
+            raise QuotegraphError(f"fast model not found: {path} (install quotegraph with pip install -e from its "
+                                  "repository, set QUOTEGRAPH_FAST_MODEL to a model folder, or train one: "
+                                  "quotegraph train --model fast; --model rules needs none)")
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
         for prefix, templates in (("cue", STATIC_TEMPLATES), ("role", ROLE_TEMPLATES)):
