@@ -40,6 +40,7 @@ import numpy as np
 
 from quotegraph.extractors.quotes import find_quotes
 from quotegraph.model import Attribution, Kind, Span
+from quotegraph.models import shipped_model_dir
 from quotegraph.models.tokens import (
     Pieces,
     bio_labels,
@@ -66,7 +67,7 @@ RELATION_LABELS = ("O", "B-SRC", "I-SRC", "B-CON", "I-CON")
 SOURCE_OFFSET, CONTENT_OFFSET = 0, 2  # relation labels: source uses 1/2, content 3/4
 IGNORE = -100
 DISTANCE_BUCKETS = 32  # per side; 0 means "inside the cue"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[3] / "models" / MODEL_NAME
+DEFAULT_MODEL_DIR = shipped_model_dir(MODEL_NAME)
 
 Progress = Callable[[str], None]
 

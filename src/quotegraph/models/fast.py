@@ -37,6 +37,7 @@ from quotegraph.clean import Cleaned, clean
 from quotegraph.errors import QuotegraphError
 from quotegraph.extractors.lexicon import data_lines
 from quotegraph.model import Attribution, Kind, Span
+from quotegraph.models import shipped_model_dir
 from quotegraph.models.crf import LinearChain, save
 from quotegraph.models.features import (
     CLOSE_MARK,
@@ -67,7 +68,7 @@ MODEL_FILE = "fast.npz"
 META = "meta.json"
 RULE = "fast-crf"
 # the shipped model: models/fast in the repository, or wherever $QUOTEGRAPH_FAST_MODEL points
-DEFAULT_MODEL_DIR = Path(os.environ.get("QUOTEGRAPH_FAST_MODEL", Path(__file__).resolve().parents[3] / "models" / "fast"))
+DEFAULT_MODEL_DIR = Path(os.environ.get("QUOTEGRAPH_FAST_MODEL", shipped_model_dir("fast")))
 
 CUE_LABELS = ("B", "I", "O")
 ROLE_LABELS = ("S", "C", "Q", "O")
@@ -481,11 +482,11 @@ class FastExtractor:
         self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         path = self.model_dir / MODEL_FILE
         if not path.is_file():
-            # The shipped model sits in the repository's models/ folder, beside the source tree:
-            # an install from a checkout (pip install -e) finds it, a copied package does not.
-            raise QuotegraphError(f"fast model not found: {path} (install quotegraph with pip install -e from its "
-                                  "repository, set QUOTEGRAPH_FAST_MODEL to a model folder, or train one: "
-                                  "quotegraph train --model fast; --model rules needs none)")
+            # shipped in the checkout's models/ and in wheels (shipped_model_dir): missing means a
+            # moved or partial install, or a QUOTEGRAPH_FAST_MODEL pointing elsewhere
+            raise QuotegraphError(f"fast model not found: {path} (set QUOTEGRAPH_FAST_MODEL to a model folder, "
+                                  "reinstall quotegraph, or train one: quotegraph train --model fast; "
+                                  "--model rules needs none)")
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
         for prefix, templates in (("cue", STATIC_TEMPLATES), ("role", ROLE_TEMPLATES)):
