@@ -14,6 +14,7 @@ that replaces a recycled one all count. A benchmark, not a test: it asserts noth
 from __future__ import annotations
 
 from quotegraph.models import DEFAULT_MODEL
+from quotegraph.proctree import tree_rss
 import argparse
 import json
 import os
@@ -41,32 +42,6 @@ def build_input(folder: Path, count: int, data: Path) -> Path:
     return path
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, now."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-        except (OSError, IndexError):
-            continue
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status", "rb") as status:
-                for line in status:
-                    if line.startswith(b"VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
 def run_measured(command: list[str], env: dict[str, str] | None = None
                  ) -> tuple[subprocess.Popen[str], str, str, float, int]:
     """Run ``command`` to its end; its wall-clock seconds and the peak resident bytes of its
@@ -79,7 +54,7 @@ def run_measured(command: list[str], env: dict[str, str] | None = None
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            peak = max(peak, tree_rss(process.pid))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)

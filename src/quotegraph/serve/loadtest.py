@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from quotegraph.errors import InputError
+from quotegraph.proctree import tree_cpu_seconds
 
 # page type -> share of requests
 MIX = {"search page": 0.25, "search page + speaker": 0.15, "api search": 0.20, "article page": 0.20,
@@ -250,32 +251,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time so far of a process and its descendants (``serve --workers N``
-    runs N children), from Linux /proc; None elsewhere."""
-    children: dict[int, list[int]] = {}
-    cpu: dict[int, float] = {}
-    try:
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
-        return None
-    for entry in entries:
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    if pid not in cpu:
-        return None
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        total += cpu.get(current, 0.0)
-        stack.extend(children.get(current, []))
-    return total
-
-
 def start_server(db: str, log: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     """``quotegraph serve`` on a free loopback port, in its own process; waits until it answers."""
     import httpx
@@ -349,12 +324,12 @@ def run(args: argparse.Namespace) -> int:
             asyncio.run(drive(base, s, args.clients, args.warmup, args.requests, args.seed + 1, args.timeout,
                               args.think))
         load_before = os.getloadavg()
-        cpu_before = _cpu_seconds(proc.pid) if proc else None
+        cpu_before = tree_cpu_seconds(proc.pid) if proc else None
         print(f"loadtest: {args.clients} clients" + (f" (think {args.think:g} s)" if args.think else "")
               + f", up to {args.requests:,} requests or {args.seconds:g} s", file=sys.stderr, flush=True)
         tally, wall = asyncio.run(drive(base, s, args.clients, args.seconds, args.requests, args.seed, args.timeout,
                                         args.think))
-        cpu_after = _cpu_seconds(proc.pid) if proc else None
+        cpu_after = tree_cpu_seconds(proc.pid) if proc else None
         result = summarise(tally, wall)
         result.update({"clients": args.clients, "think_s": args.think, "url": base, "started_server": proc is not None,
                        "load_average_before": [round(x, 2) for x in load_before],
