@@ -37,7 +37,7 @@ from quotegraph.clean import Cleaned, clean
 from quotegraph.errors import QuotegraphError
 from quotegraph.extractors.lexicon import data_lines
 from quotegraph.model import Attribution, Kind, Span
-from quotegraph.models import shipped_model_dir
+from quotegraph.models import clusters, shipped_model_dir
 from quotegraph.models.crf import LinearChain, save
 from quotegraph.models.features import (
     CLOSE_MARK,
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from quotegraph.eval.polnear import GoldArticle
     from quotegraph.eval.score import Report
 
-MODEL_VERSION = 2
+MODEL_VERSION = 3
 MODEL_FILE = "fast.npz"
 META = "meta.json"
 RULE = "fast-crf"
@@ -90,6 +90,7 @@ class FastConfig:
     role_c2: float = 0.01
     role_iterations: int = 150
     all_annotators: bool = False  # also learn from the 2nd, 3rd ... annotator of an article
+    word_classes: int = 256  # k-means classes of MiniLM's word embeddings (models/clusters.py); 0: none
 
     def fingerprint(self) -> str:
         templates = [t.name for t in ROLE_TEMPLATES]
@@ -293,7 +294,13 @@ def train_fast(
     golds = training_articles(train_dir, config.all_annotators)
     random.Random(seed).shuffle(golds)
     say(f"read {len(golds)} training articles from {train_dir}")
-    vocab = Vocabulary(frozen=False)
+    classes: dict[str, int] = {}
+    if config.word_classes:
+        from quotegraph.models.clusters import word_classes
+
+        classes = word_classes(config.word_classes, seed)
+        say(f"word classes: {len(classes)} words in {config.word_classes} classes")
+    vocab = Vocabulary(frozen=False, classes=classes)
     examples = []
     for n, gold in enumerate(golds, start=1):
         examples.append(gold_example(gold, vocab))
@@ -329,6 +336,7 @@ def train_fast(
     model_path = out_dir / MODEL_FILE
     extra = {
         "vocabulary": np.array("\n".join(vocab.strings)),
+        "classes": np.array(clusters.dumps(classes)),
         "templates.cue": np.array(" ".join(t.name for t in STATIC_TEMPLATES)),
         "templates.role": np.array(" ".join(t.name for t in ROLE_TEMPLATES)),
     }
@@ -493,7 +501,7 @@ class FastExtractor:
             stored = str(arrays.get(f"templates.{prefix}", ""))
             if stored != " ".join(t.name for t in templates):
                 raise QuotegraphError(f"{path} was trained with other features than this version of quotegraph: retrain it")
-        self.vocab = Vocabulary(str(arrays["vocabulary"]).split("\n"))
+        self.vocab = Vocabulary(str(arrays["vocabulary"]).split("\n"), classes=clusters.loads(str(arrays.get("classes", ""))))
         self.cue_chain = LinearChain.from_arrays(arrays, "cue", STATIC_TEMPLATES, CUE_LABELS)
         self.role_chain = LinearChain.from_arrays(arrays, "role", ROLE_TEMPLATES, ROLE_LABELS)
 

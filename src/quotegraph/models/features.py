@@ -258,8 +258,11 @@ class Vocabulary:
     never seen in training simply contributes no word feature.
     """
 
-    def __init__(self, strings: list[str] | None = None, frozen: bool = True) -> None:
+    def __init__(self, strings: list[str] | None = None, frozen: bool = True,
+                 classes: dict[str, int] | None = None) -> None:
         self.strings: list[str] = list(strings or [])
+        # word -> embedding class (models/clusters.py): a feature for words training never saw
+        self.classes: dict[str, int] = dict(classes or {})
         self.index: dict[str, int] = {s: i + 2 for i, s in enumerate(self.strings)}
         self.frozen = frozen
         self.forms: _Forms | None = None  # per word form attribute values, once frozen
@@ -336,6 +339,9 @@ STATIC_TEMPLATES: tuple[Template, ...] = (
     _t("lx|w+1", ("lx", 0), ("w", 1)),
     _t("w|nthat", ("w", 0), ("nthat", 0)),
     _t("w|sq", ("w", 0), ("sq", 0)),
+    _t("cl", ("cl", 0)),
+    _t("cl-1", ("cl", -1)),
+    _t("cl+1", ("cl", 1)),
 )
 
 # describe a token relative to one cue (row attributes), alone or with the token's own
@@ -366,6 +372,7 @@ RELATIVE_TEMPLATES: tuple[Template, ...] = (
     _t("side|cform", ("side", 0), ("cform", 0)),
     _t("side|spos|cform", ("side", 0), ("spos", 0), ("cform", 0)),
     _t("side|sh|cform", ("side", 0), ("sh", 0), ("cform", 0)),
+    _t("side|cl", ("side", 0), ("cl", 0)),
 )
 
 ROW_ATTRIBUTES = frozenset(
@@ -417,10 +424,13 @@ def _bucketed(distance: np.ndarray) -> np.ndarray:
 
 
 # the attribute values of a token that depend on its word form alone (columns of _Forms rows)
-_W, _SH, _S3, _S2, _P3, _LX, _LM, _IN_LEX, _THAT, _COMMA = range(10)
+_W, _SH, _S3, _S2, _P3, _LX, _LM, _IN_LEX, _THAT, _COMMA, _CL = range(11)
+_FORM_COLUMNS = 11
 
 
-def _form_row(word: str, lower: str, vid: Callable[[str], int], lexicon: dict[str, tuple[str, str]]) -> tuple[int, ...]:
+def _form_row(
+    word: str, lower: str, vid: Callable[[str], int], lexicon: dict[str, tuple[str, str]], classes: dict[str, int]
+) -> tuple[int, ...]:
     """The _Forms row of a token: ``lower`` is its lowercased, dash-normalised form."""
     long_alpha = len(lower) > 3 and lower.isalpha()
     e = lexicon.get(lower)
@@ -435,6 +445,7 @@ def _form_row(word: str, lower: str, vid: Callable[[str], int], lexicon: dict[st
         e is not None,
         lower in COMPLEMENTIZERS,
         word in ",;:—–",
+        vid(f"cl:{classes[lower]}") if lower in classes else ABSENT,
     )
 
 
@@ -448,7 +459,8 @@ class _Forms:
     def __init__(self, vocab: Vocabulary) -> None:
         self.size_of_vocab = len(vocab)
         self.index: dict[str | tuple[str, bool], int] = {}
-        self.rows = np.zeros((4096, 10), dtype=np.int64)
+        self.rows = np.zeros((4096, _FORM_COLUMNS), dtype=np.int64)
+        self.classes = vocab.classes
         get = vocab.index.get
         self.vid: Callable[[str], int] = lambda string: get(string, ABSENT)
 
@@ -461,7 +473,7 @@ class _Forms:
         return k
 
     def of(self, tt: TokenizedText) -> np.ndarray:
-        """(tokens, 10) form attributes of every token."""
+        """(tokens, _FORM_COLUMNS) form attributes of every token."""
         if len(self.index) > self.LIMIT:
             self.index.clear()
         words = tt.words
@@ -478,17 +490,17 @@ class _Forms:
                 key: str | tuple[str, bool] = (w, attached)
                 k = get(key, -1)
                 if k < 0:
-                    k = self.add(key, _form_row(w, "-" if attached else "—", self.vid, lexicon))
+                    k = self.add(key, _form_row(w, "-" if attached else "—", self.vid, lexicon, self.classes))
             else:
                 k = get(w, -1)  # added earlier in this article
                 if k < 0:
-                    k = self.add(w, _form_row(w, w.lower(), self.vid, lexicon))
+                    k = self.add(w, _form_row(w, w.lower(), self.vid, lexicon, self.classes))
             found[i] = k
         return self.rows[np.array(found, dtype=np.int64)]
 
 
 def _form_attributes(tt: TokenizedText, vocab: Vocabulary) -> np.ndarray:
-    """(tokens, 10) form attributes; while the vocabulary grows (training) they are computed
+    """(tokens, _FORM_COLUMNS) form attributes; while the vocabulary grows (training) they are computed
     token by token, in the order that assigns the vocabulary ids."""
     if vocab.frozen:
         if vocab.forms is None or vocab.forms.size_of_vocab != len(vocab):
@@ -512,8 +524,9 @@ def _form_attributes(tt: TokenizedText, vocab: Vocabulary) -> np.ndarray:
         [e is not None for e in entries],
         [w in COMPLEMENTIZERS for w in lower],
         [w in ",;:—–" for w in words],
+        [vid(f"cl:{vocab.classes[w]}") if w in vocab.classes else ABSENT for w in lower],
     ]
-    return np.array(columns, dtype=np.int64).reshape(10, len(words)).T
+    return np.array(columns, dtype=np.int64).reshape(_FORM_COLUMNS, len(words)).T
 
 
 def featurize(tt: TokenizedText, vocab: Vocabulary) -> Article:
@@ -554,6 +567,7 @@ def featurize(tt: TokenizedText, vocab: Vocabulary) -> Article:
         "p3": _padded(forms[_P3]),
         "lx": _padded(forms[_LX]),
         "lm": _padded(forms[_LM]),
+        "cl": _padded(forms[_CL]),
         "q": _padded(role + 2),
         "sfirst": _padded(np.where(index == first_of, two, absent)),
         "slast": _padded(np.where(index == last_of, two, absent)),
