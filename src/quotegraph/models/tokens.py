@@ -18,6 +18,7 @@ Conventions:
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -156,3 +157,39 @@ def home_windows(length: int, spans: Sequence[Window]) -> list[int]:
             if margin > best[i]:
                 best[i], home[i] = margin, w
     return home
+
+
+def word_units(tokenizer: Any, pieces: Pieces) -> tuple[Pieces, list[int]]:
+    """Whole words as units (character ranges over their pieces) and each word's first piece.
+
+    The accurate model labels words, not pieces: a boundary can then never fall inside a word.
+    A word is a piece plus the ``##`` continuation pieces after it (the tokenizer already splits
+    punctuation off); a paragraph marker is a unit of its own. The returned units reuse
+    :class:`Pieces` (ids are the first pieces' ids), so :func:`bio_labels` and
+    :func:`bio_spans` work on words unchanged.
+    """
+    tokens = tokenizer.convert_ids_to_tokens(list(pieces.ids))
+    first: list[int] = []
+    ends: list[int] = []
+    for i, token in enumerate(tokens):
+        joins = bool(first) and token.startswith("##") and not pieces.is_marker(i) and not pieces.is_marker(first[-1])
+        if joins:
+            ends[-1] = pieces.ends[i]
+        else:
+            first.append(i)
+            ends.append(pieces.ends[i])
+    units = Pieces(tuple(pieces.ids[i] for i in first), tuple(pieces.starts[i] for i in first), tuple(ends))
+    return units, first
+
+
+def even_windows(length: int, size: int, overlap: int) -> list[Window]:
+    """As few windows of at most ``size`` pieces as cover the text with ``overlap`` pieces shared
+    between neighbours, all of about the same length (no mostly-repeated last window)."""
+    if length <= size:
+        return [Window(0, length)]
+    count = math.ceil((length - overlap) / (size - overlap))
+    width = math.ceil((length + (count - 1) * overlap) / count)
+    step = width - overlap
+    found = [Window(k * step, min(length, k * step + width)) for k in range(count - 1)]
+    found.append(Window(length - width, length))
+    return found
