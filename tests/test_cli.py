@@ -124,3 +124,21 @@ def test_eval_on_a_polnear_layout_folder(tmp_path: Path) -> None:
     assert line["doc"] == "a1" and len(line["attributions"]) == 2
     done = run_cli("eval", "polnear", "--data", str(tmp_path), "--split", "nope")
     assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
+
+
+def test_bench_reports_rates_for_a_folder_and_refuses_bad_threads(tmp_path: Path) -> None:
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for name in ("a", "b", "c"):
+        (texts / f"{name}.txt").write_bytes(EXAMPLE.read_bytes())
+    done = run_cli("bench", "--model", "fast", "--texts", str(texts), "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout.decode())
+    assert result["model"] == "fast" and result["threads"] == 1
+    assert result["articles"] == 3 and result["statements"] > 0
+    assert result["articles_per_second"] > 0 and result["peak_rss_mb"] > 0
+    refused = run_cli("bench", "--model", "fast", "--texts", str(texts), "--threads", "0")
+    assert refused.returncode != 0
+    assert refused.stderr.decode().strip().count("\n") == 0 and "--threads" in refused.stderr.decode()
+    empty = run_cli("bench", "--texts", str(tmp_path / "nowhere"))
+    assert empty.returncode != 0 and "no such folder" in empty.stderr.decode()

@@ -161,9 +161,12 @@ def cmd_eval_speakers(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     from quotegraph.bench import run_bench
 
+    if args.threads < 1:
+        raise QuotegraphError(f"--threads must be at least 1 (got {args.threads})")
+
     folder = Path(args.texts) if args.texts else _polnear_dir(args.data) / args.split / "text"
     for model in args.model:
-        result = run_bench(folder, model=model, limit=args.limit, repeat=args.repeat)
+        result = run_bench(folder, model=model, limit=args.limit, repeat=args.repeat, threads=args.threads)
         out.write((json.dumps(result.to_json()) if args.json else result.format()) + "\n")
     return 0
 
@@ -523,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")
     speakers.add_argument("--gold", default="eval/speakers_dev.jsonl", help="hand-checked speaker file")
     speakers.add_argument("--json", action="store_true", help="print the report as JSON")
-    speakers.add_argument("--model", default=DEFAULT_MODEL, help="whose annotation the resolver reads: rules/accurate (spaCy sm) or fast (light; the default)")
+    speakers.add_argument("--model", default=DEFAULT_MODEL, help="whose annotation the resolver reads: rules (spaCy sm) or fast/accurate (light; fast is the default)")
     speakers.set_defaults(run=cmd_eval_speakers)
 
     bench = commands.add_parser("bench", help="throughput (articles/s per core) and peak memory of a model")
@@ -534,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train", required=True, help="training split folder, e.g. ../shared/data/polnear/train")
     train.add_argument("--dev", required=True, help="development split folder (model selection and scores)")
     train.add_argument("--out", required=True, help="output folder for the model (and its checkpoints)")
-    train.add_argument("--epochs", type=int, default=2, help="epochs (accurate model only; default 2)")
+    train.add_argument("--epochs", type=int, default=5, help="epochs (accurate model only; default 5, the shipped run)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--restart", action="store_true", help="ignore checkpoints in --out and start over")
     train.set_defaults(run=cmd_train)
@@ -543,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--split", default="dev", help="PolNeAR split whose texts to use (default dev)")
     bench.add_argument("--limit", type=int, help="use only the first N texts")
     bench.add_argument("--repeat", type=int, default=1, help="run over the texts N times")
+    bench.add_argument("--threads", type=int, default=1, help="threads for torch (accurate model; default 1: per core)")
     bench.add_argument("--json", action="store_true", help="one JSON line per model")
     bench.set_defaults(run=cmd_bench)
 
