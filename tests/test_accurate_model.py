@@ -326,6 +326,30 @@ def test_training_resumes_to_the_same_weights(tmp_path: Path) -> None:
     assert config["settings"]["frozen_layers"] == settings.frozen_layers
 
 
+def test_a_second_schedule_starts_from_the_trained_weights(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    train = _write_split(tmp_path / "data", "train")
+    settings = accurate.Settings(articles_per_step=1, checkpoint_every=1, negatives=1)
+    first = tmp_path / "first"
+    accurate.train_accurate(train, train, first, epochs=1, settings=settings, progress=lambda _m: None)
+    lines: list[str] = []
+    # a learning rate too small to move anything: the result must be the first model, not a fresh one
+    second = accurate.train_accurate(
+        train, train, tmp_path / "second", epochs=1, seed=1, progress=lines.append, init_from=first, lr_scale=1e-9
+    )
+    assert any("starting from" in line for line in lines)
+    a = load_file(str(first / "model.safetensors"))
+    b = load_file(str(tmp_path / "second" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+    config = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert config["settings"]["encoder_lr"] == pytest.approx(settings.encoder_lr * 1e-9)
+    assert config["settings"]["negatives"] == 1  # the first model's settings, not the defaults
+    assert config["continues"]["epoch"] == 1 and second["continues"]["seed"] == 0
+
+
 # --- the shipped model on PolNeAR dev ------------------------------------------------------------
 
 # measured on all 84 dev articles with the whole pipeline (clean + light annotation + extractor +

@@ -143,8 +143,14 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     else:
         from quotegraph.models.accurate import train_accurate
 
+        init_from = Path(args.init_from) if args.init_from else None
+        if init_from is not None and not (init_from / "config.json").is_file():
+            raise QuotegraphError(f"--init-from needs a trained accurate model folder (no config.json in {init_from})")
+        if args.lr_scale <= 0:
+            raise QuotegraphError(f"--lr-scale must be positive (got {args.lr_scale})")
         result = train_accurate(
-            train_dir, dev_dir, out_dir, epochs=args.epochs, seed=args.seed, resume=not args.restart, progress=progress
+            train_dir, dev_dir, out_dir, epochs=args.epochs, seed=args.seed, resume=not args.restart,
+            progress=progress, init_from=init_from, lr_scale=args.lr_scale,
         )
     out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
@@ -540,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=5, help="epochs (accurate model only; default 5, the shipped run)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--restart", action="store_true", help="ignore checkpoints in --out and start over")
+    train.add_argument("--init-from", help="accurate only: continue from this trained model's weights and settings (a second schedule)")
+    train.add_argument("--lr-scale", type=float, default=1.0, help="accurate only: multiply both learning rates (e.g. 0.4 with --init-from)")
     train.set_defaults(run=cmd_train)
     bench.add_argument("--texts", help="a folder of .txt articles (default: the PolNeAR split's texts)")
     bench.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")

@@ -816,6 +816,8 @@ def train_accurate(
     train_limit: int | None = None,
     stop_after: int | None = None,
     threads: int = 2,
+    init_from: Path | None = None,
+    lr_scale: float = 1.0,
 ) -> dict[str, Any]:
     """Fine-tune the accurate model on a PolNeAR split, keep the epoch that scores best on dev.
 
@@ -827,13 +829,23 @@ def train_accurate(
     schedule (a time box): the checkpoint is kept, and a later call with the same arguments
     continues where it stopped. Returns a summary (time, steps, dev scores per epoch, the chosen
     epoch, and whether the schedule is complete).
+
+    ``init_from`` starts from a trained model's weights and settings instead of the base encoder
+    (a second, gentler schedule when the first one's dev curve was still rising), with both
+    learning rates multiplied by ``lr_scale``.
     """
     import torch
 
     from quotegraph.eval.polnear import load_split
 
     say = _say(progress)
+    start: dict[str, Any] | None = None
+    if init_from is not None:
+        start = json.loads((Path(init_from) / CONFIG_FILE).read_text())
+        settings = Settings.from_json(start["settings"])
     settings = settings or Settings()
+    if lr_scale != 1.0:
+        settings = replace(settings, encoder_lr=settings.encoder_lr * lr_scale, head_lr=settings.head_lr * lr_scale)
     torch.set_num_threads(threads)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -852,7 +864,12 @@ def train_accurate(
         f"{steps_per_epoch} steps/epoch x {epochs} epochs; dev {len(dev_articles)} articles")
 
     _seed_everything(seed)
-    net = _build_net(settings)
+    if init_from is not None:
+        net = AccurateModel.load(init_from).net
+        say(f"accurate: starting from {init_from} (its dev: {start.get('dev')}); "
+            f"lr {settings.encoder_lr:g} encoder, {settings.head_lr:g} heads")
+    else:
+        net = _build_net(settings)
     head_params = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("tagger.bert.")]
     encoder_params = [p for n, p in net.named_parameters() if p.requires_grad and n.startswith("tagger.bert.")]
     optimizer = torch.optim.AdamW(
@@ -868,9 +885,11 @@ def train_accurate(
     best: dict[str, Any] = {"epoch": -1, "score": -1.0}
     trained_seconds = 0.0
     checkpoint = out_dir / CHECKPOINT_FILE
+    start_name = None if init_from is None else str(init_from)
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False)
-        if state["settings"] != settings.to_json() or state["seed"] != seed or state["epochs"] != epochs:
+        if (state["settings"] != settings.to_json() or state["seed"] != seed or state["epochs"] != epochs
+                or state.get("init_from") != start_name):
             raise ValueError(f"{checkpoint} was written by a run with other settings; delete it or pass resume=False")
         net.load_state_dict(state["net"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
@@ -895,6 +914,7 @@ def train_accurate(
                 "settings": settings.to_json(),
                 "seed": seed,
                 "epochs": epochs,
+                "init_from": start_name,
                 "py_rng": random.getstate(),
                 "np_rng": np.random.get_state(),
                 "torch_rng": torch.get_rng_state(),
@@ -903,6 +923,8 @@ def train_accurate(
         )
         os.replace(tmp, checkpoint)
 
+    # a continued model says what it continued from (the first schedule's seed, epochs and scores)
+    previous = {} if start is None else {"continues": {k: start.get(k) for k in ("epoch", "seed", "dev", "continues")}}
     trainable = [p for p in net.parameters() if p.requires_grad]
     started = time.perf_counter()
     session_start_step = step
@@ -945,7 +967,7 @@ def train_accurate(
             f"{scores['attribution']['exact']:.3f}, overlap attr {scores['attribution']['overlap']:.3f}")
         if dev_objective(scores) > best["score"]:
             best = {"epoch": epoch + 1, "score": dev_objective(scores), "dev": scores}
-            _save_weights(net, settings, out_dir, {"epoch": epoch + 1, "seed": seed, "dev": scores})
+            _save_weights(net, settings, out_dir, {"epoch": epoch + 1, "seed": seed, "dev": scores, **previous})
         save_checkpoint()
         if stop_after is not None and epoch + 1 >= stop_after and step < total_steps:
             break
@@ -964,6 +986,7 @@ def train_accurate(
         "best_epoch": best["epoch"],
         "dev": best.get("dev"),
         "settings": settings.to_json(),
+        **previous,
     }
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     if complete:
