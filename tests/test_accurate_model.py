@@ -3,6 +3,8 @@ that the SHIPPED weights keep their PolNeAR dev scores (all 84 dev articles, who
 
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 from pathlib import Path
@@ -292,13 +294,15 @@ class _Stop(Exception):
     pass
 
 
-def test_training_resumes_to_the_same_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("average_every", [None, 1])
+def test_training_resumes_to_the_same_weights(tmp_path: Path, average_every: int | None) -> None:
     from safetensors.torch import load_file
 
     train = _write_split(tmp_path / "data", "train")
     dev = train  # scoring only picks the epoch here
     settings = accurate.Settings(articles_per_step=1, checkpoint_every=1, negatives=1)
-    whole = accurate.train_accurate(train, dev, tmp_path / "whole", epochs=2, settings=settings, progress=lambda _m: None)
+    train_accurate = functools.partial(accurate.train_accurate, average_every=average_every)  # with the running mean too
+    whole = train_accurate(train, dev, tmp_path / "whole", epochs=2, settings=settings, progress=lambda _m: None)
     assert whole["steps"] == 6 and not (tmp_path / "whole" / "checkpoint.pt").exists()
 
     def stop_at_first_dev(message: str) -> None:
@@ -306,16 +310,16 @@ def test_training_resumes_to_the_same_weights(tmp_path: Path) -> None:
             raise _Stop  # after steps 1-3, with a checkpoint written at step 2
 
     with pytest.raises(_Stop):
-        accurate.train_accurate(train, dev, tmp_path / "split", epochs=2, settings=settings, progress=stop_at_first_dev)
+        train_accurate(train, dev, tmp_path / "split", epochs=2, settings=settings, progress=stop_at_first_dev)
     assert (tmp_path / "split" / "checkpoint.pt").exists()
     lines: list[str] = []
-    boxed = accurate.train_accurate(
+    boxed = train_accurate(
         train, dev, tmp_path / "split", epochs=2, settings=settings, progress=lines.append, stop_after=1
     )
     assert any("resumed" in line and "step 2/6" in line for line in lines)
     assert not boxed["complete"] and boxed["epochs_run"] == 1 and (tmp_path / "split" / "checkpoint.pt").exists()
     lines.clear()
-    done = accurate.train_accurate(train, dev, tmp_path / "split", epochs=2, settings=settings, progress=lines.append)
+    done = train_accurate(train, dev, tmp_path / "split", epochs=2, settings=settings, progress=lines.append)
     assert any("resumed" in line and "step 3/6" in line for line in lines)
     assert done["complete"] and not (tmp_path / "split" / "checkpoint.pt").exists()
     a = load_file(str(tmp_path / "whole" / "model.safetensors"))
@@ -349,6 +353,51 @@ def test_a_second_schedule_starts_from_the_trained_weights(tmp_path: Path) -> No
     assert config["settings"]["negatives"] == 1  # the first model's settings, not the defaults
     assert config["continues"]["epoch"] == 1 and second["continues"]["seed"] == 0
 
+
+
+def test_weight_averaging_keeps_the_mean_of_its_snapshots(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    train = _write_split(tmp_path / "data", "train")
+    settings = accurate.Settings(articles_per_step=1, checkpoint_every=1, negatives=1)
+    first = tmp_path / "first"
+    accurate.train_accurate(train, train, first, epochs=1, settings=settings, progress=lambda _m: None)
+    lines: list[str] = []
+    summary = accurate.train_accurate(
+        train, train, tmp_path / "mean", epochs=1, seed=1, progress=lines.append, init_from=first, average_every=1
+    )
+    epoch = summary["history"][0]
+    assert epoch["averaged_snapshots"] >= 1
+    assert any("mean of" in line for line in lines)
+    config = json.loads((tmp_path / "mean" / "config.json").read_text())
+    kept = load_file(str(tmp_path / "mean" / "model.safetensors"))
+    # the kept weights are the better of the two on dev; the config and the summary say which
+    if summary["best_is_average_of"] is not None:
+        assert config["averaged"] == {"snapshots": epoch["averaged_snapshots"], "every_steps": 1}
+        assert epoch["averaged_dev"] == config["dev"]
+    else:
+        assert "averaged" not in config and epoch["dev"] == config["dev"]
+    assert kept.keys() == load_file(str(first / "model.safetensors")).keys()
+
+
+def test_weight_average_is_the_running_mean() -> None:
+    import torch
+
+    settings = accurate.Settings()
+    net = torch.nn.Linear(3, 2)
+    average = accurate.WeightAverage(net, settings)
+    seen = []
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        seen.append(value)
+        average.add(net)
+    mean_net = average.net(net)
+    assert torch.allclose(mean_net.weight, torch.full((2, 3), sum(seen) / len(seen)))
+    assert torch.equal(net.weight, torch.full((2, 3), 6.0))  # the training net is untouched
+    restored = accurate.WeightAverage(net, settings)
+    restored.load(average.state())
+    assert restored.count == 3 and torch.equal(restored.mean["weight"], average.mean["weight"])
 
 # --- the shipped model on PolNeAR dev ------------------------------------------------------------
 

@@ -142,3 +142,21 @@ def test_bench_reports_rates_for_a_folder_and_refuses_bad_threads(tmp_path: Path
     assert refused.stderr.decode().strip().count("\n") == 0 and "--threads" in refused.stderr.decode()
     empty = run_cli("bench", "--texts", str(tmp_path / "nowhere"))
     assert empty.returncode != 0 and "no such folder" in empty.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--model", "accurate", "--average-every", "0"), "--average-every must be a positive"),
+        (("--model", "accurate", "--lr-scale", "-1"), "--lr-scale must be positive"),
+        (("--model", "fast", "--average-every", "50"), "only for --model accurate"),
+    ],
+)
+def test_train_refuses_bad_schedule_options_in_one_line(tmp_path: Path, extra: tuple[str, ...], message: str) -> None:
+    for split in ("train", "dev"):
+        (tmp_path / split / "text").mkdir(parents=True)
+    done = run_cli("train", "--train", str(tmp_path / "train"), "--dev", str(tmp_path / "dev"),
+                   "--out", str(tmp_path / "out"), *extra)
+    error = done.stderr.decode().strip()
+    assert done.returncode != 0 and message in error and "\n" not in error
+    assert not (tmp_path / "out").exists()  # refused before anything was written

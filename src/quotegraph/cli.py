@@ -139,6 +139,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     if args.model == "fast":
         from quotegraph.models.fast import train_fast
 
+        given = [flag for flag, value in (("--init-from", args.init_from), ("--lr-scale", args.lr_scale != 1.0),
+                                          ("--average-every", args.average_every)) if value]
+        if given:
+            raise QuotegraphError(f"{', '.join(given)}: only for --model accurate")
+
         result = train_fast(train_dir, dev_dir, out_dir, seed=args.seed, resume=not args.restart, progress=progress)
     else:
         from quotegraph.models.accurate import train_accurate
@@ -146,11 +151,13 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         init_from = Path(args.init_from) if args.init_from else None
         if init_from is not None and not (init_from / "config.json").is_file():
             raise QuotegraphError(f"--init-from needs a trained accurate model folder (no config.json in {init_from})")
+        if args.average_every is not None and args.average_every < 1:
+            raise QuotegraphError(f"--average-every must be a positive number of steps (got {args.average_every})")
         if args.lr_scale <= 0:
             raise QuotegraphError(f"--lr-scale must be positive (got {args.lr_scale})")
         result = train_accurate(
             train_dir, dev_dir, out_dir, epochs=args.epochs, seed=args.seed, resume=not args.restart,
-            progress=progress, init_from=init_from, lr_scale=args.lr_scale,
+            progress=progress, init_from=init_from, lr_scale=args.lr_scale, average_every=args.average_every,
         )
     out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
@@ -548,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--restart", action="store_true", help="ignore checkpoints in --out and start over")
     train.add_argument("--init-from", help="accurate only: continue from this trained model's weights and settings (a second schedule)")
     train.add_argument("--lr-scale", type=float, default=1.0, help="accurate only: multiply both learning rates (e.g. 0.4 with --init-from)")
+    train.add_argument("--average-every", type=int, metavar="N",
+                       help="accurate only: average the weights every N steps, constant lr after warm-up (weight averaging)")
     train.set_defaults(run=cmd_train)
     bench.add_argument("--texts", help="a folder of .txt articles (default: the PolNeAR split's texts)")
     bench.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")

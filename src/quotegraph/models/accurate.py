@@ -797,6 +797,45 @@ def _save_weights(net: nn.Module, settings: Settings, out_dir: Path, extra: dict
     os.replace(tmp_config, out_dir / CONFIG_FILE)
 
 
+def _brief(scores: dict[str, dict[str, float]]) -> str:
+    return (f"exact src/cue/content/attr {scores['source']['exact']:.3f}/{scores['cue']['exact']:.3f}/"
+            f"{scores['content']['exact']:.3f}/{scores['attribution']['exact']:.3f}, "
+            f"overlap attr {scores['attribution']['overlap']:.3f}")
+
+
+class WeightAverage:
+    """A running mean of the trained (not frozen) weights, in float32."""
+
+    def __init__(self, net: nn.Module, settings: Settings) -> None:
+        self.settings = settings
+        self.count = 0
+        self.mean: dict[str, Any] = {}
+
+    def add(self, net: nn.Module) -> None:
+        self.count += 1
+        for name, value in net.state_dict().items():
+            if _is_frozen(name, self.settings) or not value.is_floating_point():
+                continue
+            if name not in self.mean:
+                self.mean[name] = value.detach().float().clone()
+            else:
+                self.mean[name] += (value.detach().float() - self.mean[name]) / self.count
+
+    def net(self, like: nn.Module) -> nn.Module:
+        """A copy of ``like`` holding the mean weights, in eval mode."""
+        import copy
+
+        copied = copy.deepcopy(like)
+        copied.load_state_dict(self.mean, strict=False)
+        return copied.eval()
+
+    def state(self) -> dict[str, Any]:
+        return {"count": self.count, "mean": self.mean}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.count, self.mean = state["count"], state["mean"]
+
+
 def dev_objective(scores: dict[str, dict[str, float]]) -> float:
     """What picks the epoch: attribution exact F1 plus the mean element exact F1."""
     elements = (scores["source"]["exact"] + scores["cue"]["exact"] + scores["content"]["exact"]) / 3
@@ -818,6 +857,7 @@ def train_accurate(
     threads: int = 2,
     init_from: Path | None = None,
     lr_scale: float = 1.0,
+    average_every: int | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the accurate model on a PolNeAR split, keep the epoch that scores best on dev.
 
@@ -833,6 +873,12 @@ def train_accurate(
     ``init_from`` starts from a trained model's weights and settings instead of the base encoder
     (a second, gentler schedule when the first one's dev curve was still rising), with both
     learning rates multiplied by ``lr_scale``.
+
+    ``average_every`` N keeps a running mean of the weights, taken every N steps after warm-up,
+    and holds the learning rate constant after warm-up instead of decaying it (stochastic weight
+    averaging: the mean of points along a flat stretch of the loss generalises better than any one
+    of them). At each epoch end dev scores both the current and the averaged weights; the better
+    one competes for the kept epoch, and ``config.json`` says which it was.
     """
     import torch
 
@@ -877,9 +923,14 @@ def train_accurate(
         weight_decay=settings.weight_decay,
     )
     warmup = max(1, int(total_steps * settings.warmup))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
-    )
+
+    def lr_factor(at: int) -> float:
+        if average_every:  # constant after warm-up: the averaged points should spread, not converge
+            return min((at + 1) / warmup, 1.0)
+        return min((at + 1) / warmup, max(0.0, (total_steps - at) / max(1, total_steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    averaged = WeightAverage(net, settings) if average_every else None
     step = 0
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": -1, "score": -1.0}
@@ -889,12 +940,14 @@ def train_accurate(
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False)
         if (state["settings"] != settings.to_json() or state["seed"] != seed or state["epochs"] != epochs
-                or state.get("init_from") != start_name):
+                or state.get("init_from") != start_name or state.get("average_every") != average_every):
             raise ValueError(f"{checkpoint} was written by a run with other settings; delete it or pass resume=False")
         net.load_state_dict(state["net"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, history, best, trained_seconds = state["step"], state["history"], state["best"], state["seconds"]
+        if averaged is not None:
+            averaged.load(state["average"])
         random.setstate(state["py_rng"])
         np.random.set_state(state["np_rng"])
         torch.set_rng_state(state["torch_rng"])
@@ -915,6 +968,8 @@ def train_accurate(
                 "seed": seed,
                 "epochs": epochs,
                 "init_from": start_name,
+                "average_every": average_every,
+                "average": averaged.state() if averaged is not None else None,
                 "py_rng": random.getstate(),
                 "np_rng": np.random.get_state(),
                 "torch_rng": torch.get_rng_state(),
@@ -948,6 +1003,8 @@ def train_accurate(
             step += 1
             loss_sum += total
             loss_n += 1
+            if averaged is not None and step >= warmup and step % average_every == 0:
+                averaged.add(net)
             if step % 20 == 0 or step == total_steps:
                 elapsed = time.perf_counter() - started
                 rate = (step - session_start_step) / elapsed
@@ -961,13 +1018,26 @@ def train_accurate(
         net.eval()
         dev_started = time.perf_counter()
         scores = score_model(AccurateModel(net, settings, tokenizer), dev_articles)
-        history.append({"epoch": epoch + 1, "step": step, "dev": scores, "dev_seconds": round(time.perf_counter() - dev_started, 1)})
-        say(f"accurate: epoch {epoch + 1} dev exact src/cue/content/attr "
-            f"{scores['source']['exact']:.3f}/{scores['cue']['exact']:.3f}/{scores['content']['exact']:.3f}/"
-            f"{scores['attribution']['exact']:.3f}, overlap attr {scores['attribution']['overlap']:.3f}")
-        if dev_objective(scores) > best["score"]:
-            best = {"epoch": epoch + 1, "score": dev_objective(scores), "dev": scores}
-            _save_weights(net, settings, out_dir, {"epoch": epoch + 1, "seed": seed, "dev": scores, **previous})
+        record: dict[str, Any] = {"epoch": epoch + 1, "step": step, "dev": scores}
+        say(f"accurate: epoch {epoch + 1} dev {_brief(scores)}")
+        candidates = [(net, scores, None)]
+        if averaged is not None and averaged.count:
+            mean_net = averaged.net(net)
+            mean_scores = score_model(AccurateModel(mean_net, settings, tokenizer), dev_articles)
+            record["averaged_dev"] = mean_scores
+            record["averaged_snapshots"] = averaged.count
+            say(f"accurate: epoch {epoch + 1} dev, mean of {averaged.count} snapshots: {_brief(mean_scores)}")
+            candidates.append((mean_net, mean_scores, averaged.count))
+        record["dev_seconds"] = round(time.perf_counter() - dev_started, 1)
+        history.append(record)
+        for candidate, candidate_scores, snapshots in candidates:
+            if dev_objective(candidate_scores) > best["score"]:
+                best = {"epoch": epoch + 1, "score": dev_objective(candidate_scores), "dev": candidate_scores,
+                        "averaged_snapshots": snapshots}
+                extra = {"epoch": epoch + 1, "seed": seed, "dev": candidate_scores, **previous}
+                if snapshots is not None:
+                    extra["averaged"] = {"snapshots": snapshots, "every_steps": average_every}
+                _save_weights(candidate, settings, out_dir, extra)
         save_checkpoint()
         if stop_after is not None and epoch + 1 >= stop_after and step < total_steps:
             break
@@ -984,6 +1054,8 @@ def train_accurate(
         "seconds": round(seconds, 1),
         "history": history,
         "best_epoch": best["epoch"],
+        "best_is_average_of": best.get("averaged_snapshots"),
+        "average_every": average_every,
         "dev": best.get("dev"),
         "settings": settings.to_json(),
         **previous,
