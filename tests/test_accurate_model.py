@@ -330,14 +330,20 @@ def test_training_resumes_to_the_same_weights(tmp_path: Path, average_every: int
     assert config["settings"]["frozen_layers"] == settings.frozen_layers
 
 
-def test_a_second_schedule_starts_from_the_trained_weights(tmp_path: Path) -> None:
-    import torch
-    from safetensors.torch import load_file
-
+def _first_model(tmp_path: Path) -> tuple[Path, accurate.Settings, Path]:
+    """A tiny split and a model trained on it for one epoch: the start of a second schedule."""
     train = _write_split(tmp_path / "data", "train")
     settings = accurate.Settings(articles_per_step=1, checkpoint_every=1, negatives=1)
     first = tmp_path / "first"
     accurate.train_accurate(train, train, first, epochs=1, settings=settings, progress=lambda _m: None)
+    return train, settings, first
+
+
+def test_a_second_schedule_starts_from_the_trained_weights(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    train, settings, first = _first_model(tmp_path)
     lines: list[str] = []
     # a learning rate too small to move anything: the result must be the first model, not a fresh one
     second = accurate.train_accurate(
@@ -354,14 +360,10 @@ def test_a_second_schedule_starts_from_the_trained_weights(tmp_path: Path) -> No
     assert config["continues"]["epoch"] == 1 and second["continues"]["seed"] == 0
 
 
-
 def test_weight_averaging_keeps_the_mean_of_its_snapshots(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    train = _write_split(tmp_path / "data", "train")
-    settings = accurate.Settings(articles_per_step=1, checkpoint_every=1, negatives=1)
-    first = tmp_path / "first"
-    accurate.train_accurate(train, train, first, epochs=1, settings=settings, progress=lambda _m: None)
+    train, settings, first = _first_model(tmp_path)
     lines: list[str] = []
     summary = accurate.train_accurate(
         train, train, tmp_path / "mean", epochs=1, seed=1, progress=lines.append, init_from=first, average_every=1
@@ -385,7 +387,7 @@ def test_weight_average_is_the_running_mean() -> None:
 
     settings = accurate.Settings()
     net = torch.nn.Linear(3, 2)
-    average = accurate.WeightAverage(net, settings)
+    average = accurate.WeightAverage(settings)
     seen = []
     for value in (1.0, 2.0, 6.0):
         with torch.no_grad():
@@ -395,7 +397,7 @@ def test_weight_average_is_the_running_mean() -> None:
     mean_net = average.net(net)
     assert torch.allclose(mean_net.weight, torch.full((2, 3), sum(seen) / len(seen)))
     assert torch.equal(net.weight, torch.full((2, 3), 6.0))  # the training net is untouched
-    restored = accurate.WeightAverage(net, settings)
+    restored = accurate.WeightAverage(settings)
     restored.load(average.state())
     assert restored.count == 3 and torch.equal(restored.mean["weight"], average.mean["weight"])
 

@@ -806,7 +806,7 @@ def _brief(scores: dict[str, dict[str, float]]) -> str:
 class WeightAverage:
     """A running mean of the trained (not frozen) weights, in float32."""
 
-    def __init__(self, net: nn.Module, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.count = 0
         self.mean: dict[str, Any] = {}
@@ -930,7 +930,7 @@ def train_accurate(
         return min((at + 1) / warmup, max(0.0, (total_steps - at) / max(1, total_steps - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    averaged = WeightAverage(net, settings) if average_every else None
+    averaged = WeightAverage(settings) if average_every else None
     step = 0
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"epoch": -1, "score": -1.0}
