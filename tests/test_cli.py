@@ -122,6 +122,12 @@ def test_eval_on_a_polnear_layout_folder(tmp_path: Path) -> None:
     assert report["scores"]["content"]["exact"]["fp"] == 1  # Jones's quote is not annotated here
     line = json.loads(predictions.read_text(encoding="utf-8"))
     assert line["doc"] == "a1" and len(line["attributions"]) == 2
+    assert {a["rule"] for a in line["attributions"]} == {"fast-crf"}  # the default model
+    done = run_cli("eval", "polnear", "--data", str(tmp_path), "--split", "mini", "--model", "rules",
+                   "--predictions", str(predictions), "--quiet")
+    assert done.returncode == 0, done.stderr.decode()
+    rules = {a["rule"] for a in json.loads(predictions.read_text(encoding="utf-8"))["attributions"]}
+    assert rules and "fast-crf" not in rules  # --model rules runs the rules, not the default model
     done = run_cli("eval", "polnear", "--data", str(tmp_path), "--split", "nope")
     assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
 

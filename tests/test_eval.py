@@ -322,8 +322,9 @@ def test_evaluate_writes_predictions_that_score_the_same(corpus: Path, tmp_path:
         "cue": [list(at(ALPHA_TEXT, "said"))],
         "content": [list(at(ALPHA_TEXT, "the budget is balanced."))],
         "speaker": "Jane Smith",
+        "rule": alpha_predictions()[0].rule,
     }
-    assert list(first["attributions"][0]) == ["source", "cue", "content", "speaker"]
+    assert list(first["attributions"][0]) == ["source", "cue", "content", "speaker", "rule"]
     assert first["attributions"][1]["speaker"] is None
     assert len(first["attributions"][1]["content"]) == 2
     assert json.loads(lines[1]) == {"doc": BETA, "attributions": []}

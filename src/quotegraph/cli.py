@@ -102,15 +102,13 @@ def cmd_eval_polnear(args: argparse.Namespace, out: TextIO) -> int:
         report = score_predictions_file(data, args.split, Path(args.score))
     else:
         predictions = Path(args.predictions) if args.predictions else None
-        extractor = None
-        if args.model != "rules" or args.min_confidence:
-            from quotegraph.ingest.text import article_from_text
-            from quotegraph.pipeline import Pipeline
+        from quotegraph.ingest.text import article_from_text
+        from quotegraph.pipeline import Pipeline
 
-            pipeline = Pipeline(model=args.model, min_confidence=args.min_confidence)
+        pipeline = Pipeline(model=args.model, min_confidence=args.min_confidence)
 
-            def extractor(text: str) -> Extraction:
-                return pipeline(article_from_text(text))
+        def extractor(text: str) -> Extraction:
+            return pipeline(article_from_text(text))
 
         calibration = Calibration() if args.calibration else None
         report = evaluate_polnear(data, args.split, extractor=extractor, predictions=predictions,

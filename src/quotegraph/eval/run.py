@@ -4,7 +4,7 @@ The predictions file (JSON lines, one per article) is the hand-off format betwee
 the scorer, so an independent checker can score any system's output with the same code::
 
     {"doc": "<article name>", "attributions": [{"source": [[s, e], ...], "cue": [[s, e], ...],
-     "content": [[s, e], ...], "speaker": "<canonical name or null>"}]}
+     "content": [[s, e], ...], "speaker": "<canonical name or null>", "rule": "<what found it>"}]}
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ def prediction_row(doc: str, extraction: Extraction) -> dict[str, Any]:
                 "cue": _offsets(attribution.cue),
                 "content": _offsets(attribution.content),
                 "speaker": speaker.name if speaker is not None else None,
+                "rule": attribution.rule,
             }
         )
     return {"doc": doc, "attributions": rows}
