@@ -99,7 +99,7 @@ def cmd_eval_polnear(args: argparse.Namespace, out: TextIO) -> int:
     if args.score:
         if args.calibration or args.min_confidence:
             raise QuotegraphError("--calibration and --min-confidence need a live run, not --score")
-        report = score_predictions_file(data, args.split, Path(args.score))
+        report = score_predictions_file(data, args.split, Path(args.score), damage=args.damage)
     else:
         predictions = Path(args.predictions) if args.predictions else None
         from quotegraph.ingest.text import article_from_text
@@ -112,7 +112,7 @@ def cmd_eval_polnear(args: argparse.Namespace, out: TextIO) -> int:
 
         calibration = Calibration() if args.calibration else None
         report = evaluate_polnear(data, args.split, extractor=extractor, predictions=predictions,
-                                  progress=not args.quiet, calibration=calibration)
+                                  progress=not args.quiet, calibration=calibration, damage=args.damage)
     if args.json:
         document = report.to_json()
         if calibration is not None:
@@ -532,6 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     polnear.add_argument("--min-confidence", type=float, default=0.0, help="drop attributions below this confidence")
     polnear.add_argument("--calibration", action="store_true",
                          help="also print precision per confidence band and the --min-confidence trade-off")
+    polnear.add_argument("--damage", type=int, metavar="SEED",
+                         help="first damage the texts as scraped news is (glued words, dropped links, "
+                              "credit and boilerplate lines), reproducibly from SEED; the gold moves along")
     polnear.set_defaults(run=cmd_eval_polnear)
     speakers = corpora.add_parser("speakers", help="speaker resolution on the hand-checked PolNeAR dev set")
     speakers.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")

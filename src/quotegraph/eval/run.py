@@ -115,15 +115,17 @@ def evaluate_polnear(
     predictions: Path | str | None = None,
     progress: bool = True,
     calibration: Calibration | None = None,
+    damage: int | None = None,
 ) -> Report:
     """Extract attributions from every article of ``split`` and score them against the gold.
 
     ``seconds`` in the report is the wall time of extraction and scoring (including the first
     call's model loading), not of reading the gold. With ``predictions`` the system output is
     also saved in the predictions-file format, atomically. With ``calibration`` every predicted
-    attribution is also judged right or wrong by confidence band.
+    attribution is also judged right or wrong by confidence band. With ``damage`` (a seed) the
+    articles are first damaged as scraped text is (:mod:`quotegraph.eval.damage`).
     """
-    articles = load_split(data_dir, split)
+    articles = _articles(data_dir, split, damage)
     extract = extractor if extractor is not None else _default_extractor()
     report = Report(split=split)
     meter = _Progress(len(articles), f"polnear {split}", progress)
@@ -146,6 +148,15 @@ def evaluate_polnear(
             run(sink)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _articles(data_dir: Path | str, split: str, damage: int | None) -> list[GoldArticle]:
+    articles = load_split(data_dir, split)
+    if damage is None:
+        return articles
+    from quotegraph.eval.damage import damage_article
+
+    return [damage_article(article, damage) for article in articles]
 
 
 def _add(report: Report, article: GoldArticle, predicted: Any) -> None:
@@ -222,9 +233,11 @@ def _span(value: Any, text: str, where: str, role: str) -> Span | None:
     return Span.join(text, pieces)
 
 
-def score_predictions_file(data_dir: Path | str, split: str, predictions_path: Path | str) -> Report:
-    """Score a saved predictions file; gold articles without a line count as predicting nothing."""
-    articles = load_split(data_dir, split)
+def score_predictions_file(data_dir: Path | str, split: str, predictions_path: Path | str,
+                           damage: int | None = None) -> Report:
+    """Score a saved predictions file; gold articles without a line count as predicting nothing.
+    ``damage`` must be the seed the predictions were made with (the texts are damaged again)."""
+    articles = _articles(data_dir, split, damage)
     predicted = read_predictions(predictions_path, {a.name: a.text for a in articles})
     report = Report(split=split)
     for article in articles:
