@@ -107,7 +107,7 @@ def scraper_edits(text: str, rng: random.Random) -> list[Edit]:
             while b < len(line) and line[b] == " ":
                 b += 1
             edits.append(Edit(start + a, start + b, ""))
-    for before, after in zip(paragraphs, paragraphs[1:]):
+    for after in paragraphs[1:]:
         if rng.random() < BOILERPLATE_RATE:
             edits.append(Edit(after[0], after[0], rng.choice(BOILERPLATE) + "\n\n"))
     if len(paragraphs) > 1 and rng.random() < CREDIT_RATE:
