@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quotegraph.eval.damage import Damaged, Edit, damage_article, scraper_edits
+import pytest
+
+from quotegraph.eval.damage import Damaged, Edit, damage_article, scraper_edits, with_damage
 from quotegraph.eval.polnear import GoldArticle, GoldAttribution
 from quotegraph.model import Span
 
@@ -109,3 +111,28 @@ def test_eval_damage_from_the_cli_scores_the_damaged_text(tmp_path: Path) -> Non
                 assert damaged[start:end].strip() == damaged[start:end] != ""
     # the saved offsets are into the damaged text: scoring them again needs the same damage
     assert run("--damage", str(seed), "--score", str(predictions))["scores"] == live["scores"]
+
+
+def test_training_damage_replaces_a_reproducible_share_of_the_articles() -> None:
+    articles = [GoldArticle(f"a{i}", _gold().text, "x1", _gold().attributions) for i in range(200)]
+    assert with_damage(articles, 0.0, 3) == articles
+    mixed = with_damage(articles, 0.5, 3)
+    assert mixed == with_damage(articles, 0.5, 3) and mixed != with_damage(articles, 0.5, 4)
+    changed = [m for m, a in zip(mixed, articles) if m.text != a.text]
+    assert 60 <= len(changed) <= 140  # about half; an article whose draw did no damage stays as it was
+    assert all(m == damage_article(a, 3) for m, a in zip(mixed, articles) if m.text != a.text)
+    assert all(m.name == a.name for m, a in zip(mixed, articles))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        with_damage(articles, 1.5, 3)
+
+
+def test_train_rejects_a_damaged_fraction_outside_zero_to_one(tmp_path: Path) -> None:
+    for split in ("train", "dev"):
+        (tmp_path / split / "text").mkdir(parents=True)
+    done = subprocess.run([sys.executable, "-m", "quotegraph", "train", "--model", "fast", "--train", str(tmp_path / "train"),
+                           "--dev", str(tmp_path / "dev"), "--out", str(tmp_path / "out"), "--damaged-fraction", "1.5"],
+                          capture_output=True, timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode != 0 and "Traceback" not in err
+    assert "--damaged-fraction must be between 0 and 1" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -134,15 +134,18 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if not 0.0 <= args.damaged_fraction <= 1.0:
+        raise QuotegraphError(f"--damaged-fraction must be between 0 and 1 (got {args.damaged_fraction})")
     if args.model == "fast":
-        from quotegraph.models.fast import train_fast
+        from quotegraph.models.fast import FastConfig, train_fast
 
         given = [flag for flag, value in (("--init-from", args.init_from), ("--lr-scale", args.lr_scale != 1.0),
                                           ("--average-every", args.average_every)) if value]
         if given:
             raise QuotegraphError(f"{', '.join(given)}: only for --model accurate")
 
-        result = train_fast(train_dir, dev_dir, out_dir, seed=args.seed, resume=not args.restart, progress=progress)
+        result = train_fast(train_dir, dev_dir, out_dir, seed=args.seed, resume=not args.restart, progress=progress,
+                            config=FastConfig(damaged_fraction=args.damaged_fraction))
     else:
         from quotegraph.models.accurate import train_accurate
 
@@ -156,6 +159,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         result = train_accurate(
             train_dir, dev_dir, out_dir, epochs=args.epochs, seed=args.seed, resume=not args.restart,
             progress=progress, init_from=init_from, lr_scale=args.lr_scale, average_every=args.average_every,
+            damaged_fraction=args.damaged_fraction,
         )
     out.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
@@ -558,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-scale", type=float, default=1.0, help="accurate only: multiply both learning rates (e.g. 0.4 with --init-from)")
     train.add_argument("--average-every", type=int, metavar="N",
                        help="accurate only: average the weights every N steps, constant lr after warm-up (weight averaging)")
+    train.add_argument("--damaged-fraction", type=float, default=0.0, metavar="F",
+                       help="replace this share of the train articles by scraper-damaged copies (as --damage makes; default 0)")
     train.set_defaults(run=cmd_train)
     bench.add_argument("--texts", help="a folder of .txt articles (default: the PolNeAR split's texts)")
     bench.add_argument("--data", help=f"PolNeAR folder (default $QUOTEGRAPH_POLNEAR or {DEFAULT_POLNEAR})")

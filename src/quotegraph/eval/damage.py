@@ -128,6 +128,18 @@ def damage_article(article: GoldArticle, seed: int) -> GoldArticle:
     return GoldArticle(article.name, damaged.text, article.annotator, tuple(moved))
 
 
+def with_damage(articles: list[GoldArticle], fraction: float, seed: int) -> list[GoldArticle]:
+    """Training data that has seen scraped text: a reproducible ``fraction`` of ``articles``
+    replaced by their damaged copies (``damage_article`` with ``seed``), the rest left clean, so a
+    model learns both and does not unlearn clean text. ``fraction`` 0 returns ``articles``."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"damaged fraction must be between 0 and 1 (got {fraction})")
+    if fraction == 0.0:
+        return list(articles)
+    pick = random.Random(f"train-damage:{seed}")
+    return [damage_article(article, seed) if pick.random() < fraction else article for article in articles]
+
+
 def _move(damaged: Damaged, span: Span | None) -> Span | None:
     if span is None:
         return None

@@ -859,6 +859,7 @@ def train_accurate(
     init_from: Path | None = None,
     lr_scale: float = 1.0,
     average_every: int | None = None,
+    damaged_fraction: float = 0.0,
 ) -> dict[str, Any]:
     """Fine-tune the accurate model on a PolNeAR split, keep the epoch that scores best on dev.
 
@@ -880,6 +881,10 @@ def train_accurate(
     averaging: the mean of points along a flat stretch of the loss generalises better than any one
     of them). At each epoch end dev scores both the current and the averaged weights; the better
     one competes for the kept epoch, and ``config.json`` says which it was.
+
+    ``damaged_fraction`` replaces that share of the train articles by scraper-damaged copies
+    (``eval/damage.py``, seeded by ``seed``), so the model also learns text with dropped link
+    words and glued lines, as it will read it in the wild.
     """
     import torch
 
@@ -898,6 +903,10 @@ def train_accurate(
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer()
     train_articles = load_split(Path(train_dir).parent, Path(train_dir).name)[:train_limit]
+    if damaged_fraction:
+        from quotegraph.eval.damage import with_damage
+
+        train_articles = with_damage(train_articles, damaged_fraction, seed)
     dev_articles = load_split(Path(dev_dir).parent, Path(dev_dir).name)
     prepared = time.perf_counter()
     forms = cue_word_forms(train_articles)
@@ -941,7 +950,8 @@ def train_accurate(
     if resume and checkpoint.is_file():
         state = torch.load(checkpoint, weights_only=False)
         if (state["settings"] != settings.to_json() or state["seed"] != seed or state["epochs"] != epochs
-                or state.get("init_from") != start_name or state.get("average_every") != average_every):
+                or state.get("init_from") != start_name or state.get("average_every") != average_every
+                or state.get("damaged_fraction", 0.0) != damaged_fraction):
             raise ValueError(f"{checkpoint} was written by a run with other settings; delete it or pass resume=False")
         net.load_state_dict(state["net"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
@@ -970,6 +980,7 @@ def train_accurate(
                 "epochs": epochs,
                 "init_from": start_name,
                 "average_every": average_every,
+                "damaged_fraction": damaged_fraction,
                 "average": averaged.state() if averaged is not None else None,
                 "py_rng": random.getstate(),
                 "np_rng": np.random.get_state(),
@@ -1036,6 +1047,8 @@ def train_accurate(
                 best = {"epoch": epoch + 1, "score": dev_objective(candidate_scores), "dev": candidate_scores,
                         "averaged_snapshots": snapshots}
                 extra = {"epoch": epoch + 1, "seed": seed, "dev": candidate_scores, **previous}
+                if damaged_fraction:
+                    extra["damaged_fraction"] = damaged_fraction
                 if snapshots is not None:
                     extra["averaged"] = {"snapshots": snapshots, "every_steps": average_every}
                 _save_weights(candidate, settings, out_dir, extra)
@@ -1057,6 +1070,7 @@ def train_accurate(
         "best_epoch": best["epoch"],
         "best_is_average_of": best.get("averaged_snapshots"),
         "average_every": average_every,
+        "damaged_fraction": damaged_fraction,
         "dev": best.get("dev"),
         "settings": settings.to_json(),
         **previous,

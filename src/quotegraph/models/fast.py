@@ -92,6 +92,7 @@ class FastConfig:
     role_iterations: int = 150
     all_annotators: bool = False  # also learn from the 2nd, 3rd ... annotator of an article
     word_classes: int = 256  # k-means classes of MiniLM's word embeddings (models/clusters.py); 0: none
+    damaged_fraction: float = 0.0  # share of train articles replaced by a scraper-damaged copy (eval/damage.py)
 
     def fingerprint(self) -> str:
         templates = [t.name for t in ROLE_TEMPLATES]
@@ -293,6 +294,10 @@ def train_fast(
 
     started = time.perf_counter()
     golds = training_articles(train_dir, config.all_annotators)
+    if config.damaged_fraction:
+        from quotegraph.eval.damage import with_damage
+
+        golds = with_damage(golds, config.damaged_fraction, seed)
     random.Random(seed).shuffle(golds)
     say(f"read {len(golds)} training articles from {train_dir}")
     classes: dict[str, int] = {}
