@@ -21,12 +21,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from quotegraph.extractors.lexicon import data_lines
+from quotegraph.extractors.quotes import DOUBLE_CLOSE, DOUBLE_OPEN, STRAIGHT
 from quotegraph.model import Attribution, Kind, Span
 
 if TYPE_CHECKING:
     from quotegraph.clean import Cleaned
 
-_DOUBLE = "“\"”„«»"  # a scraper's quotation marks are not always the right way round
+_DOUBLE = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT  # either way round: a scraper's marks often are not
 _DASHES = "—―–‒"
 
 
@@ -65,10 +66,10 @@ def _one_quotation(inner: str) -> bool:
     expect_open = True
     for m in re.finditer(f"[{_DOUBLE}]", inner):
         mark, i = m.group(), m.start()
-        if mark == "\"":
+        if mark == STRAIGHT:
             opens = i == 0 or inner[i - 1].isspace() or inner[i - 1] in "([—―–"
         else:
-            opens = mark in "“„«"
+            opens = mark in DOUBLE_OPEN
         if opens != expect_open:
             return False
         expect_open = not expect_open
