@@ -168,6 +168,49 @@ def test_real_words_and_names_are_not_split(word: str) -> None:
         assert kinds(cleaned, "glued") == []
 
 
+@pytest.mark.parametrize(
+    ("original", "working", "glued"),
+    [
+        ("raised money intohigh-dollar accounts", "raised money into high-dollar accounts", "intohigh"),
+        ("if you show him that's theforward, he", "if you show him that's the forward, he", "theforward"),
+        ("she thinksis strongest when", "she thinks is strongest when", "thinksis"),
+        ("there aresecurity concerns.", "there are security concerns.", "aresecurity"),
+    ],
+)
+def test_glued_lowercase_words_are_split(original: str, working: str, glued: str) -> None:
+    """A dropped link between two lowercase words glues them: no English word, two frequent ones."""
+    cleaned = clean(original)
+    assert cleaned.text == working
+    assert kinds(cleaned, "glued") == [glued]
+    assert_consistent(cleaned)
+
+
+LOWERCASE_WORDS_KEPT = [
+    "handcuffing",  # rare words are words: "hand|cuffing"
+    "overstepped",
+    "undertaxed",  # a prefix and a word: "under|taxed" is a compound
+    "unendorse",
+    "yearslong",  # a word and a suffix
+    "citywide",
+    "didn’t",
+    "xqzvbn",  # no split into two frequent words
+    "intohigh's",  # a name with an apostrophe
+    "example.com/intohigh",
+    "www.intohigh.org",
+    "@intohigh",
+    "#intohigh",
+    "jane.intohigh@example.org",
+]
+
+
+@pytest.mark.parametrize("word", LOWERCASE_WORDS_KEPT)
+def test_lowercase_words_and_identifiers_are_not_split(word: str) -> None:
+    for original in (word, f"Yesterday {word} said it", f"the {word}, which {word}."):
+        cleaned = clean(original)
+        assert cleaned.inserted == (), original
+        assert kinds(cleaned, "glued") == []
+
+
 def test_uncommon_lowercase_prefix_is_not_split() -> None:
     # "xyz" is not a common word, so "xyzAt" is left for the user to read
     assert clean("the xyzAt noon").inserted == ()

@@ -362,6 +362,18 @@ def test_content_never_crosses_a_glued_boundary() -> None:
     assert fast._cut_at_glued(cleaned, tt, untouched) is untouched
 
 
+def test_content_runs_across_glued_lowercase_words() -> None:
+    """Two lowercase words glued ('thinksis': a link dropped inside one sentence) do not end
+    the content there, unlike the sentence-level glue above."""
+    cleaned = clean("She said she thinksis strongest when people work together.")
+    assert len(cleaned.inserted) == 1
+    tt = tokenize(cleaned.text)
+    said = _index(tt, "said")
+    content = list(range(said + 1, len(tt) - 1))
+    found = fast.Found((said, said), [], content, 0.9, 1.0, 0.9)
+    assert fast._cut_at_glued(cleaned, tt, found) is found
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 

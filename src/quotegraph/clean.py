@@ -5,7 +5,7 @@ The original text is never rewritten. ``clean`` returns a *working* text for the
 plus the mapping back to original offsets, and the damage it found as flags.
 
 Scrapers that drop hyperlinked words leave two kinds of scars: words glued together
-("thatAt", 'Secretary"The', "said.The") which confuse the tokenizer and parser, and holes
+("thatAt", 'Secretary"The', "said.The", "intohigh") which confuse the tokenizer and parser, and holes
 ("according to the .") which only the user can judge. Glued words are split in the working
 text; holes are only flagged. Leading metadata lines (date, byline, photo credit) are parsed
 into ``header`` and blanked so that no attribution is ever found in them.
@@ -78,6 +78,23 @@ def _data_rows(filename: str) -> list[list[str]]:
 def common_words() -> frozenset[str]:
     """Frequent lowercase English words (data/common_words.txt)."""
     return frozenset(row[0].lower() for row in _data_rows("common_words.txt"))
+
+
+@lru_cache(maxsize=1)
+def _glue_affixes() -> tuple[frozenset[str], frozenset[str]]:
+    """Compound prefixes and suffixes that a lowercase split must not cut off (data/glue_affixes.txt)."""
+    rows = _data_rows("glue_affixes.txt")
+    return (frozenset(part for kind, part in rows if kind == "prefix"),
+            frozenset(part for kind, part in rows if kind == "suffix"))
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> dict[str, float]:
+    """Word frequency of the ~320,000 words of wordfreq's large English list: the test of
+    whether a lowercase token is a word at all. Loaded on first use (0.1 s, about 40 MB)."""
+    import wordfreq
+
+    return wordfreq.get_frequency_dict("en", "large")
 
 
 @lru_cache(maxsize=1)
@@ -324,6 +341,13 @@ _PROTECTED = re.compile(
     r"://|\bwww\.|@|(?:^|[^\w])#\w"
     r"|\w\.(?:com|org|net|gov|edu|mil|int|io|co|uk|us|ru|de|fr|eu|info|biz|tv|me|ly)\b"
 )
+# a run of lowercase letters that is a whole word or one part of a hyphenated word: not part of
+# a longer word, a name with an apostrophe, a path, a handle or an abbreviation
+_LOWER_TOKEN = re.compile(r"(?<![\w'’.@#/\\])[a-z]{4,40}(?![\w'’@/\\])")
+_MIN_PART = 2  # letters in each half of a lowercase split
+# each half of a lowercase split must be at least this frequent (zipf 3: once per million words);
+# rarer "words" are mostly abbreviations and fragments ("ina", "tha", "ons")
+_MIN_PART_FREQUENCY = 1e-6
 _TOKEN_LIMIT = 300  # how far to look for the ends of a whitespace-delimited token
 
 
@@ -386,6 +410,31 @@ def _case_glue(text: str, cap: int) -> Damage | None:
     return Damage("glued", start, end, "lowercase word glued to a capitalised word")
 
 
+def _lower_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
+    """'intohigh': two frequent lowercase words glued, where a dropped link was between them.
+
+    Only a token that is no English word is split, at the cut whose halves are the likeliest
+    pair of frequent words; compounds of a prefix or suffix ("undertaxed", "yearslong") are
+    not. Returns where to insert the space.
+    """
+    lexicon = _lexicon()
+    word = text[start:end]
+    if word in lexicon:
+        return None
+    prefixes, suffixes = _glue_affixes()
+    best, cut = 0.0, 0
+    for i in range(_MIN_PART, len(word) - _MIN_PART + 1):
+        head, tail = word[:i], word[i:]
+        if head in prefixes or tail in suffixes:
+            continue
+        f_head, f_tail = lexicon.get(head, 0.0), lexicon.get(tail, 0.0)
+        if min(f_head, f_tail) >= _MIN_PART_FREQUENCY and f_head * f_tail > best:
+            best, cut = f_head * f_tail, i
+    if not cut or _protected(text, start):
+        return None
+    return start + cut, Damage("glued", start, end, "two lowercase words glued together")
+
+
 def _stop_glue(text: str, stop: int) -> Damage | None:
     """'said.The': a sentence end glued to the next sentence at the stop at offset ``stop``."""
     if _protected(text, stop):
@@ -445,6 +494,9 @@ def find_glued(original: str, start: int = 0) -> tuple[list[int], list[Damage]]:
         if m.group() == '"' and quotes is None:
             quotes = _StraightQuotes(original)
         if (hit := _quote_glue(original, m.start(), quotes)) and hit[0] > start:
+            found.setdefault(hit[0], hit[1])
+    for m in _LOWER_TOKEN.finditer(original, start):
+        if hit := _lower_glue(original, m.start(), m.end()):
             found.setdefault(hit[0], hit[1])
     offsets = sorted(found)
     return offsets, [found[o] for o in offsets]

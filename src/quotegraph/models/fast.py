@@ -643,13 +643,18 @@ class FastExtractor:
 def _cut_at_glued(cleaned: Cleaned, tt: TokenizedText, found: Found) -> Found:
     """Content never runs across a glued word boundary ('Secretary"The facts'): the scraper
     dropped text there (a link, a caption), so the words on the far side of it from the cue
-    belong to another sentence or speaker. The cleaner records where it separated glued words."""
+    belong to another sentence or speaker. The cleaner records where it separated glued words.
+    Two lowercase words glued ('intohigh') are the exception: the link dropped between them sat
+    inside one sentence, and cutting there loses the rest of the content."""
     if not cleaned.inserted or not found.content:
         return found
     content = found.content
     cue_start = tt.starts[found.cue[0]]
+    text = cleaned.text
     for k, original in enumerate(cleaned.inserted):
         boundary = original + k  # the working offset of the space put in at the glue
+        if text[boundary - 1 : boundary].islower() and text[boundary + 1 : boundary + 2].islower():
+            continue
         before = [i for i in content if tt.starts[i] < boundary]
         if before and len(before) < len(content):
             content = [i for i in content if tt.starts[i] > boundary] if cue_start > boundary else before
