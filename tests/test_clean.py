@@ -125,6 +125,9 @@ def test_mapping_through_a_glued_boundary() -> None:
         ("if you show him that's theforward, he", "if you show him that's the forward, he", "theforward"),
         ("she thinksis strongest when", "she thinks is strongest when", "thinksis"),
         ("there aresecurity concerns.", "there are security concerns.", "aresecurity"),
+        # a capitalised word that the article also has on its own, a lowercase word glued on
+        ("Donald Trump won. Trumpsupporters cheered.", "Donald Trump won. Trump supporters cheered.", "Trumpsupporters"),
+        ("Voters like Hillary. Hillaryis strong.", "Voters like Hillary. Hillary is strong.", "Hillaryis"),
     ],
 )
 def test_glued_boundaries_are_split(original: str, working: str, glued: str) -> None:
@@ -176,6 +179,23 @@ FALSE_POSITIVES = [
     "#intohigh",
     "jane.intohigh@example.org",
 ]
+
+# capitalised words that only the article can tell from glue: the first part occurs on its own
+CAPITALISED_IN_CONTEXT = [
+    "Sergei Gutin said. Gut feelings.",  # "Gut" only where a sentence start capitalises it
+    "Gutin said it. Gutin left. He met Gut.",  # a name repeated is a name
+    "Rafaelito spoke. We met Rafael.",  # a short glued-on word must be a common word
+    "Putinesque style. We met Putin.",  # a suffix, not a word
+    "Obamacare is law. We met Obama.",  # an English word
+    "Gutin said it.",  # "Gut" never occurs on its own
+]
+
+
+@pytest.mark.parametrize("text", CAPITALISED_IN_CONTEXT)
+def test_capitalised_words_are_split_only_on_the_articles_evidence(text: str) -> None:
+    cleaned = clean(text)
+    assert cleaned.inserted == (), text
+    assert kinds(cleaned, "glued") == []
 
 
 @pytest.mark.parametrize("word", FALSE_POSITIVES)

@@ -323,8 +323,9 @@ def test_evaluate_writes_predictions_that_score_the_same(corpus: Path, tmp_path:
         "content": [list(at(ALPHA_TEXT, "the budget is balanced."))],
         "speaker": "Jane Smith",
         "rule": alpha_predictions()[0].rule,
+        "confidence": round(alpha_predictions()[0].confidence, 4),
     }
-    assert list(first["attributions"][0]) == ["source", "cue", "content", "speaker", "rule"]
+    assert list(first["attributions"][0]) == ["source", "cue", "content", "speaker", "rule", "confidence"]
     assert first["attributions"][1]["speaker"] is None
     assert len(first["attributions"][1]["content"]) == 2
     assert json.loads(lines[1]) == {"doc": BETA, "attributions": []}

@@ -12,7 +12,7 @@ from quotegraph.annotate import annotate, load_nlp
 from quotegraph.clean import clean
 from quotegraph.ingest.text import article_from_text
 from quotegraph.light_tags import LIGHT_TAGS
-from quotegraph.model import Attribution
+from quotegraph.model import Attribution, Span
 from quotegraph.models.fast import DEFAULT_MODEL_DIR, MODEL_FILE, light_nlp
 from quotegraph.pipeline import Pipeline
 from quotegraph.resolve import resolve
@@ -112,6 +112,23 @@ def test_an_apposition_vouches_for_a_name(nlp) -> None:
     assert ("Chidi Okafor", "PERSON") in ents(nlp, "Chidi Okafor, an economist at the bank, said so.")
     assert ("Chidi Okafor", "PERSON") in ents(nlp, "Chidi Okafor, who runs the bank, said so.")
     assert ("Lois Quade", "PERSON") in ents(nlp, "The Riverside Gazette's Lois Quade wrote it.")
+    # a role noun and a comma before the name vouch for it too
+    assert ("Okafor Mbeki", "PERSON") in ents(nlp, "The city's mayor, Okafor Mbeki, said so.")
+    assert ("Okafor Mbeki", "PERSON") in ents(nlp, "It was hard, said his campaign manager, Okafor Mbeki.")
+    assert ("Okafor Mbeki", "PERSON") not in ents(nlp, "The city's mayor, Okafor Mbeki Holdings and a bank.")
+    assert ("Okafor Mbeki", "PERSON") not in ents(nlp, "The city, Okafor Mbeki, said so.")  # no role
+
+
+def test_a_role_in_apposition_names_the_speaker() -> None:
+    """"the city's mayor, Okafor Mbeki": the light parse hangs the name elsewhere, but the
+    speaker is the name and the role its title."""
+    text = "According to the city's mayor, Okafor Mbeki, three people were killed.\n"
+    start = text.index("the city's")
+    source = Span.of(text, start, text.index(", three"))
+    content = Span.of(text, text.index("three"), len(text) - 2)
+    (resolved,), speakers = resolve(annotate(clean(text), light_nlp()), [Attribution(content=content, source=source)])
+    speaker = next(s for s in speakers if s.id == resolved.speaker_id)
+    assert (speaker.name, speaker.named, speaker.title) == ("Okafor Mbeki", True, "city's mayor")
 
 
 def test_organisations_and_places(nlp) -> None:

@@ -39,6 +39,8 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TextIO
 
+from quotegraph.budget import OverBudget, time_budget
+from quotegraph.budget import install as install_budget
 from quotegraph.errors import InputError
 from quotegraph.filters import Deduper, FilterOptions, Screening, screen
 from quotegraph.ingest.base import Record, ReadOptions
@@ -127,11 +129,6 @@ class Summary:
 # The parent runs no threads and does little per article: on a machine with as many cores as
 # workers, every CPU millisecond it spends is taken from a worker.
 
-class ArticleTimeout(BaseException):
-    """The article took longer than its time budget (a BaseException, so no ``except Exception``
-    inside the pipeline can swallow it)."""
-
-
 class _Stop(Exception):
     """Ctrl-C or SIGTERM arrived; raised only at points where sink, errors and ledger agree."""
 
@@ -152,10 +149,6 @@ class _WorkerSettings:
     max_seconds: float | None  # per article
     filters: FilterOptions
     lines: bool  # serialise results as the JSONL sink's lines (it has ``write_line``)
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise ArticleTimeout()
 
 
 class _Extractor:
@@ -184,15 +177,11 @@ class _Extractor:
             return "load", self.problem, None
         budget = self.settings.max_seconds
         try:
-            if budget:
-                signal.setitimer(signal.ITIMER_REAL, budget)
-            try:
+            with time_budget(budget):
                 extraction = self.pipeline(article)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
             payload = jsonl_line(key, extraction) if self.settings.lines else extraction
             return "ok", payload, len(extraction.attributions)
-        except ArticleTimeout:
+        except OverBudget:
             return "failed", f"took longer than the time budget of {budget:g} s", None
         except Exception as exc:  # noqa: BLE001 - one bad article must not stop the batch
             return "failed", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=6)
@@ -220,7 +209,7 @@ def _worker_main(conn: Connection, inherited: list[Connection], settings: _Worke
     is never stuck behind a worker stuck sending to it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGALRM, _on_alarm)  # the time budget: signals reach the main thread only
+    install_budget()  # the time budget: signals reach the main thread only
     for other in inherited:  # forked copies of the parent's pipe ends: the parent's death must show
         other.close()
     queue: SimpleQueue[Any] = SimpleQueue()

@@ -5,7 +5,7 @@ The original text is never rewritten. ``clean`` returns a *working* text for the
 plus the mapping back to original offsets, and the damage it found as flags.
 
 Scrapers that drop hyperlinked words leave two kinds of scars: words glued together
-("thatAt", 'Secretary"The', "said.The", "intohigh") which confuse the tokenizer and parser, and holes
+("thatAt", 'Secretary"The', "said.The", "intohigh", "Trumpsupporters") which confuse the tokenizer and parser, and holes
 ("according to the .") which only the user can judge. Glued words are split in the working
 text; holes are only flagged. Leading metadata lines (date, byline, photo credit) are parsed
 into ``header`` and blanked so that no attribution is ever found in them.
@@ -344,6 +344,9 @@ _PROTECTED = re.compile(
 # a run of lowercase letters that is a whole word or one part of a hyphenated word: not part of
 # a longer word, a name with an apostrophe, a path, a handle or an abbreviation
 _LOWER_TOKEN = re.compile(r"(?<![\w'’.@#/\\])[a-z]{4,40}(?![\w'’@/\\])")
+# the same for a capitalised word with a lowercase word glued on ("Trumpsupporters")
+_CAPITAL_TOKEN = re.compile(r"(?<![\w'’.@#/\\])[A-Z][a-z]{4,40}(?![\w'’@/\\])")
+_MAX_SHORT_TAIL = 3  # a glued-on lowercase word this short must be a common word ("is", not "ian")
 _MIN_PART = 2  # letters in each half of a lowercase split
 # each half of a lowercase split must be at least this frequent (zipf 3: once per million words);
 # rarer "words" are mostly abbreviations and fragments ("ina", "tha", "ons")
@@ -435,6 +438,59 @@ def _lower_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
     return start + cut, Damage("glued", start, end, "two lowercase words glued together")
 
 
+def _whole_word_at(text: str, i: int, n: int) -> bool:
+    """True when text[i:i+n] is a whole word (no letter or digit touches it)."""
+    return (i == 0 or not text[i - 1].isalnum()) and (i + n == len(text) or not text[i + n].isalnum())
+
+
+def _occurs(text: str, word: str, times: int, inside_sentence: bool = False) -> bool:
+    """Whether ``word`` occurs at least ``times`` times as a whole word; with ``inside_sentence``
+    only after another word and a space, where a capital means a name, not a sentence start."""
+    found, i = 0, text.find(word)
+    while i >= 0:
+        if _whole_word_at(text, i, len(word)) and (
+            not inside_sentence or i >= 2 and text[i - 1] == " " and (text[i - 2].isalnum() or text[i - 2] in ",;:)")
+        ):
+            found += 1
+            if found >= times:
+                return True
+        i = text.find(word, i + 1)
+    return False
+
+
+def _capital_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
+    """'Trumpsupporters': a capitalised word and a lowercase one glued, where a link was dropped.
+
+    A lexicon cannot tell such glue from a rare name ("Gutin" is not "Gut in"), so the evidence
+    is the article's own: the capitalised half occurs on its own elsewhere in the text, inside a
+    sentence unless it is a common word capitalised by a sentence start ("The"); the token
+    itself does not occur twice (a name is repeated, a glue is not); and the lowercase half is a
+    frequent word, a common one if short. Returns where to insert the space.
+    """
+    word = text[start:end]
+    lexicon = _lexicon()
+    if word.lower() in lexicon:
+        return None
+    prefixes, suffixes = _glue_affixes()
+    best, cut = 0.0, 0
+    for i in range(_MIN_PART, len(word) - _MIN_PART + 1):
+        head, tail = word[:i], word[i:]
+        f_tail = lexicon.get(tail, 0.0)
+        if f_tail < _MIN_PART_FREQUENCY or (len(tail) <= _MAX_SHORT_TAIL and tail not in common_words()):
+            continue
+        if head.lower() in prefixes or tail in suffixes:
+            continue
+        if not _occurs(text, head, 1, inside_sentence=head.lower() not in common_words()):
+            continue
+        # a name is no word, so its frequency only orders the candidates; a floor keeps it in
+        score = f_tail * max(lexicon.get(head.lower(), 0.0), _MIN_PART_FREQUENCY / 10)
+        if score > best:
+            best, cut = score, i
+    if not cut or _occurs(text, word, 2) or _protected(text, start):
+        return None
+    return start + cut, Damage("glued", start, end, "capitalised word glued to a lowercase word")
+
+
 def _stop_glue(text: str, stop: int) -> Damage | None:
     """'said.The': a sentence end glued to the next sentence at the stop at offset ``stop``."""
     if _protected(text, stop):
@@ -497,6 +553,9 @@ def find_glued(original: str, start: int = 0) -> tuple[list[int], list[Damage]]:
             found.setdefault(hit[0], hit[1])
     for m in _LOWER_TOKEN.finditer(original, start):
         if hit := _lower_glue(original, m.start(), m.end()):
+            found.setdefault(hit[0], hit[1])
+    for m in _CAPITAL_TOKEN.finditer(original, start):
+        if hit := _capital_glue(original, m.start(), m.end()):
             found.setdefault(hit[0], hit[1])
     offsets = sorted(found)
     return offsets, [found[o] for o in offsets]

@@ -805,8 +805,11 @@ class LightTagger:
             low = lowers[k]
             best = self._known_name(w, seg, x, known)
             if not best and x == 0 and 2 <= n <= 3 and all(self._name_like(w, y) for y in seg) and (
-                    self._apposed_person(w, seg[-1], lo) or self._owned(w, seg[0], ends)):
-                best = n  # "Chad Bown, an expert on trade,", "Rucker Culpepper, who ...", "the Post's Ishaan Tharoor"
+                    self._apposed_person(w, seg[-1], lo) or self._owned(w, seg[0], ends)
+                    or self._role_apposition(w, seg[0], seg[-1], lo)):
+                # "Chad Bown, an expert on trade,", "Rucker Culpepper, who ...", "the Post's Ishaan
+                # Tharoor", "the city's mayor, Vitali Klitschko,"
+                best = n
             if best:
                 ents.append((k, seg[best - 1] + 1, "PERSON"))
                 x = best
@@ -862,6 +865,15 @@ class LightTagger:
         Post's Ishaan Tharoor", "Russia's Sergey Lavrov"."""
         p = first - 1
         return p > 0 and w.tag[p] == "POS" and ends.get(p) in ("ORG", "GPE")
+
+    def _role_apposition(self, w: _Words, first: int, last: int, lo: int) -> bool:
+        """A role noun and a comma right before ``first`` ("the city's mayor, Vitali Klitschko"),
+        and a comma or the sentence's end right after ``last``: the words between name the role."""
+        comma = first - 1
+        if comma <= lo or w.texts[comma] != "," or self._role_before(w, comma, lo) != 1:
+            return False
+        after = last + 1
+        return after >= len(w.texts) or w.starts[after] == 1 or w.texts[after] in (",", ".")
 
     def _apposed_person(self, w: _Words, last: int, lo: int) -> bool:
         """A comma after ``last`` and then "who ..." or a role noun phrase ("a professor of law")."""

@@ -911,13 +911,29 @@ class _Resolver:
             name_root = tok
             while name_root.dep_ in ("compound", "flat") and name_root.head.i in ids and name_root.head.i != root.i:
                 name_root = name_root.head
-            if name_root.head.i != root.i:
-                continue
             before = self.doc[name_root.left_edge.i - 1] if name_root.left_edge.i > 0 else None
-            if name_root.dep_ == "appos" or (before is not None and before.text == ","):
-                if all(h[1].start != hit[1].start for h in found):
-                    found.append(hit)
+            apposed = name_root.head.i == root.i and (
+                name_root.dep_ == "appos" or (before is not None and before.text == ",")
+            )
+            if (apposed or self.comma_apposition(tok, root, ids)) and all(h[1].start != hit[1].start for h in found):
+                found.append(hit)
         return found[0] if len(found) == 1 else None
+
+    def comma_apposition(self, tok: Token, root: Token, ids: set[int]) -> bool:
+        """"the city's mayor, John Smith": a name that follows the mention's head noun and a comma
+        and ends the mention or a comma-delimited part of it, read from the word order alone,
+        for a parse that attached the name elsewhere (the light tagger often does)."""
+        first = last = tok.i
+        while first - 1 in ids and self.doc[first - 1].pos_ == "PROPN":
+            first -= 1
+        while last + 1 in ids and self.doc[last + 1].pos_ == "PROPN":
+            last += 1
+        comma = first - 1
+        if comma not in ids or self.doc[comma].text != "," or not root.i < comma:
+            return False
+        if any(self.doc[i].text == "," for i in range(root.i + 1, comma)):
+            return False  # "the mayor of Kyiv, the capital, John Smith": a list, not one apposition
+        return last + 1 not in ids or self.doc[last + 1].text == ","
 
     def resolve_relative(self, source: Span) -> tuple[Entity | None, Resolution]:
         """who/which/that: the noun the relative clause hangs on, if it names a known speaker."""

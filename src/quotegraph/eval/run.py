@@ -4,7 +4,10 @@ The predictions file (JSON lines, one per article) is the hand-off format betwee
 the scorer, so an independent checker can score any system's output with the same code::
 
     {"doc": "<article name>", "attributions": [{"source": [[s, e], ...], "cue": [[s, e], ...],
-     "content": [[s, e], ...], "speaker": "<canonical name or null>", "rule": "<what found it>"}]}
+     "content": [[s, e], ...], "speaker": "<canonical name or null>", "rule": "<what found it>",
+     "confidence": <0..1>}]}
+
+``confidence`` is optional when scoring (a checker's own system may have none).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def prediction_row(doc: str, extraction: Extraction) -> dict[str, Any]:
                 "content": _offsets(attribution.content),
                 "speaker": speaker.name if speaker is not None else None,
                 "rule": attribution.rule,
+                "confidence": round(attribution.confidence, 4),
             }
         )
     return {"doc": doc, "attributions": rows}

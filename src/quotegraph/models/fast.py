@@ -644,8 +644,9 @@ def _cut_at_glued(cleaned: Cleaned, tt: TokenizedText, found: Found) -> Found:
     """Content never runs across a glued word boundary ('Secretary"The facts'): the scraper
     dropped text there (a link, a caption), so the words on the far side of it from the cue
     belong to another sentence or speaker. The cleaner records where it separated glued words.
-    Two lowercase words glued ('intohigh') are the exception: the link dropped between them sat
-    inside one sentence, and cutting there loses the rest of the content."""
+    A lowercase word glued after another word ('intohigh', 'Trumpsupporters') is the exception:
+    the link dropped between them sat inside one sentence, and cutting there loses the rest of
+    the content."""
     if not cleaned.inserted or not found.content:
         return found
     content = found.content

@@ -40,6 +40,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from quotegraph.budget import OverBudget, time_budget
+from quotegraph.budget import install as install_budget
 from quotegraph.errors import InputError
 from quotegraph.filters import FilterOptions
 from quotegraph.ingest.base import MAX_ARTICLE_CHARS, JsonlFields, ReadOptions
@@ -74,14 +76,6 @@ class JobOptions:
 _PIPELINES: dict[tuple[str, float], Any] = {}
 
 
-class _Timeout(BaseException):
-    """The article ran over its budget (BaseException: no ``except Exception`` in the pipeline eats it)."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Timeout()
-
-
 def executor_pipeline(model: str, min_confidence: float) -> Any:
     """The worker's Pipeline for ``model``, loaded on first use and kept for every later task."""
     key = (model, min_confidence)
@@ -102,7 +96,7 @@ def extract_partition(rows: Iterator[Any], model: str, min_confidence: float,
     """Extract every article of a partition; one that raises or runs over its budget is a failed row."""
     pipeline = None
     timed = bool(budget) and threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGALRM, _on_alarm) if timed else None
+    previous = install_budget() if timed else None
     try:
         for row in rows:
             if pipeline is None:
@@ -110,14 +104,9 @@ def extract_partition(rows: Iterator[Any], model: str, min_confidence: float,
             article = Article.from_json(json.loads(row.article))
             base = (row.key, row.file_index, row.position, row.unit, row.source)
             try:
-                if timed:
-                    signal.setitimer(signal.ITIMER_REAL, budget)  # type: ignore[arg-type]
-                try:
+                with time_budget(budget if timed else None):
                     extraction = pipeline(article)
-                finally:
-                    if timed:
-                        signal.setitimer(signal.ITIMER_REAL, 0)
-            except _Timeout:
+            except OverBudget:
                 yield (*base, "failed", None, f"took longer than the time budget of {budget:g} s", None,
                        article.id, article.url, 0)
                 continue
