@@ -46,9 +46,11 @@ def install() -> signal.Handlers | object:
 @contextmanager
 def time_budget(seconds: float | None) -> Iterator[None]:
     """Raise ``OverBudget`` in the block once it has run ``seconds`` (no limit for None or 0)."""
-    if seconds:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+    if not seconds:
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0)  # also cancels a pending retry
