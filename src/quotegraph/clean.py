@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -438,27 +439,25 @@ def _lower_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
     return start + cut, Damage("glued", start, end, "two lowercase words glued together")
 
 
-def _whole_word_at(text: str, i: int, n: int) -> bool:
-    """True when text[i:i+n] is a whole word (no letter or digit touches it)."""
-    return (i == 0 or not text[i - 1].isalnum()) and (i + n == len(text) or not text[i + n].isalnum())
+_ALNUM_RUN = re.compile(r"[^\W_]+")
 
 
-def _occurs(text: str, word: str, times: int, inside_sentence: bool = False) -> bool:
-    """Whether ``word`` occurs at least ``times`` times as a whole word; with ``inside_sentence``
-    only after another word and a space, where a capital means a name, not a sentence start."""
-    found, i = 0, text.find(word)
-    while i >= 0:
-        if _whole_word_at(text, i, len(word)) and (
-            not inside_sentence or i >= 2 and text[i - 1] == " " and (text[i - 2].isalnum() or text[i - 2] in ",;:)")
-        ):
-            found += 1
-            if found >= times:
-                return True
-        i = text.find(word, i + 1)
-    return False
+class _ArticleWords:
+    """How often each whole word occurs in an article, everywhere and inside sentences (after
+    another word and a space, where a capital means a name, not a sentence start). Counted in
+    one pass, once per article and only when a candidate needs it, so the check stays linear."""
+
+    def __init__(self, text: str) -> None:
+        self.everywhere: dict[str, int] = {}
+        self.inside_sentences: dict[str, int] = {}
+        for m in _ALNUM_RUN.finditer(text):
+            word, i = m.group(), m.start()
+            self.everywhere[word] = self.everywhere.get(word, 0) + 1
+            if i >= 2 and text[i - 1] == " " and (text[i - 2].isalnum() or text[i - 2] in ",;:)"):
+                self.inside_sentences[word] = self.inside_sentences.get(word, 0) + 1
 
 
-def _capital_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
+def _capital_glue(text: str, start: int, end: int, words: Callable[[], _ArticleWords]) -> tuple[int, Damage] | None:
     """'Trumpsupporters': a capitalised word and a lowercase one glued, where a link was dropped.
 
     A lexicon cannot tell such glue from a rare name ("Gutin" is not "Gut in"), so the evidence
@@ -480,13 +479,14 @@ def _capital_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
             continue
         if head.lower() in prefixes or tail in suffixes:
             continue
-        if not _occurs(text, head, 1, inside_sentence=head.lower() not in common_words()):
+        counts = words().everywhere if head.lower() in common_words() else words().inside_sentences
+        if not counts.get(head):
             continue
         # a name is no word, so its frequency only orders the candidates; a floor keeps it in
         score = f_tail * max(lexicon.get(head.lower(), 0.0), _MIN_PART_FREQUENCY / 10)
         if score > best:
             best, cut = score, i
-    if not cut or _occurs(text, word, 2) or _protected(text, start):
+    if not cut or words().everywhere.get(word, 0) > 1 or _protected(text, start):
         return None
     return start + cut, Damage("glued", start, end, "capitalised word glued to a lowercase word")
 
@@ -554,8 +554,15 @@ def find_glued(original: str, start: int = 0) -> tuple[list[int], list[Damage]]:
     for m in _LOWER_TOKEN.finditer(original, start):
         if hit := _lower_glue(original, m.start(), m.end()):
             found.setdefault(hit[0], hit[1])
+    counted: list[_ArticleWords] = []
+
+    def words() -> _ArticleWords:
+        if not counted:
+            counted.append(_ArticleWords(original))
+        return counted[0]
+
     for m in _CAPITAL_TOKEN.finditer(original, start):
-        if hit := _capital_glue(original, m.start(), m.end()):
+        if hit := _capital_glue(original, m.start(), m.end(), words):
             found.setdefault(hit[0], hit[1])
     offsets = sorted(found)
     return offsets, [found[o] for o in offsets]
