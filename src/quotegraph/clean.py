@@ -5,8 +5,8 @@ The original text is never rewritten. ``clean`` returns a *working* text for the
 plus the mapping back to original offsets, and the damage it found as flags.
 
 Scrapers that drop hyperlinked words leave two kinds of scars: words glued together
-("thatAt", 'Secretary"The', "said.The", "intohigh", "Trumpsupporters") which confuse the tokenizer and parser, and holes
-("according to the .") which only the user can judge. Glued words are split in the working
+("thatAt", 'Secretary"The', "said.The", "intohigh", "Trumpsupporters") which confuse the
+tokenizer and parser, and holes ("according to the .") which only the user can judge. Glued words are split in the working
 text; holes are only flagged. Leading metadata lines (date, byline, photo credit) are parsed
 into ``header`` and blanked so that no attribution is ever found in them.
 
@@ -20,9 +20,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 from quotegraph.model import Damage
@@ -445,19 +444,24 @@ _ALNUM_RUN = re.compile(r"[^\W_]+")
 class _ArticleWords:
     """How often each whole word occurs in an article, everywhere and inside sentences (after
     another word and a space, where a capital means a name, not a sentence start). Counted in
-    one pass, once per article and only when a candidate needs it, so the check stays linear."""
+    one pass on first use, so articles without a candidate pay nothing and the check stays linear."""
 
     def __init__(self, text: str) -> None:
-        self.everywhere: dict[str, int] = {}
-        self.inside_sentences: dict[str, int] = {}
+        self.text = text
+
+    @cached_property
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(everywhere, inside sentences)."""
+        text, everywhere, inside = self.text, {}, {}
         for m in _ALNUM_RUN.finditer(text):
             word, i = m.group(), m.start()
-            self.everywhere[word] = self.everywhere.get(word, 0) + 1
+            everywhere[word] = everywhere.get(word, 0) + 1
             if i >= 2 and text[i - 1] == " " and (text[i - 2].isalnum() or text[i - 2] in ",;:)"):
-                self.inside_sentences[word] = self.inside_sentences.get(word, 0) + 1
+                inside[word] = inside.get(word, 0) + 1
+        return everywhere, inside
 
 
-def _capital_glue(text: str, start: int, end: int, words: Callable[[], _ArticleWords]) -> tuple[int, Damage] | None:
+def _capital_glue(text: str, start: int, end: int, words: _ArticleWords) -> tuple[int, Damage] | None:
     """'Trumpsupporters': a capitalised word and a lowercase one glued, where a link was dropped.
 
     A lexicon cannot tell such glue from a rare name ("Gutin" is not "Gut in"), so the evidence
@@ -479,14 +483,14 @@ def _capital_glue(text: str, start: int, end: int, words: Callable[[], _ArticleW
             continue
         if head.lower() in prefixes or tail in suffixes:
             continue
-        counts = words().everywhere if head.lower() in common_words() else words().inside_sentences
-        if not counts.get(head):
+        everywhere, inside_sentences = words.counts
+        if not (everywhere if head.lower() in common_words() else inside_sentences).get(head):
             continue
         # a name is no word, so its frequency only orders the candidates; a floor keeps it in
         score = f_tail * max(lexicon.get(head.lower(), 0.0), _MIN_PART_FREQUENCY / 10)
         if score > best:
             best, cut = score, i
-    if not cut or words().everywhere.get(word, 0) > 1 or _protected(text, start):
+    if not cut or words.counts[0].get(word, 0) > 1 or _protected(text, start):
         return None
     return start + cut, Damage("glued", start, end, "capitalised word glued to a lowercase word")
 
@@ -554,13 +558,7 @@ def find_glued(original: str, start: int = 0) -> tuple[list[int], list[Damage]]:
     for m in _LOWER_TOKEN.finditer(original, start):
         if hit := _lower_glue(original, m.start(), m.end()):
             found.setdefault(hit[0], hit[1])
-    counted: list[_ArticleWords] = []
-
-    def words() -> _ArticleWords:
-        if not counted:
-            counted.append(_ArticleWords(original))
-        return counted[0]
-
+    words = _ArticleWords(original)
     for m in _CAPITAL_TOKEN.finditer(original, start):
         if hit := _capital_glue(original, m.start(), m.end(), words):
             found.setdefault(hit[0], hit[1])
