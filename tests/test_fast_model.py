@@ -374,6 +374,19 @@ def test_content_runs_across_glued_lowercase_words() -> None:
     assert fast._cut_at_glued(cleaned, tt, found) is found
 
 
+@pytest.mark.parametrize("text", ["He added thatAt least three departments would face cuts.",
+                                  "He said he was worried aboutVladimir Putin and his plans."])
+def test_content_runs_across_a_word_that_cannot_end_a_sentence(text: str) -> None:
+    """'thatAt': a capital after a word that never ends a sentence is no sentence start, so
+    the content goes on past the glue ('yesterdayOn Monday' above is cut)."""
+    cleaned = clean(text)
+    assert len(cleaned.inserted) == 1
+    tt = tokenize(cleaned.text)
+    cue = _index(tt, "added") if "added" in tt.words else _index(tt, "said")
+    found = fast.Found((cue, cue), [], list(range(cue + 1, len(tt) - 1)), 0.9, 1.0, 0.9)
+    assert fast._cut_at_glued(cleaned, tt, found) is found
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 

@@ -131,6 +131,23 @@ def test_a_role_in_apposition_names_the_speaker() -> None:
     assert (speaker.name, speaker.named, speaker.title) == ("Okafor Mbeki", True, "city's mayor")
 
 
+def test_a_sports_title_before_a_name() -> None:
+    """"Manchester City manager Pep Guardiola", "United boss Erik ten Hag": the role words make
+    the name a person and the title; a later surname, honorific or pronoun is the same speaker."""
+    text = ("Manchester City manager Pep Guardiola said they were tired.\n\n"
+            "United boss Erik ten Hag admitted they were second best.\n\n"
+            "He said it was hard. Mr ten Hag added that the captain was fit. Guardiola said no.\n")
+    extraction = Pipeline(model="fast")(article_from_text(text))
+    by_source = {}
+    for attribution in extraction.attributions:
+        speaker = extraction.speaker(attribution.speaker_id)
+        by_source[attribution.source.text] = (speaker.name, speaker.title)
+    assert by_source["Manchester City manager Pep Guardiola"] == ("Pep Guardiola", "Manchester City manager")
+    assert by_source["United boss Erik ten Hag"] == ("Erik ten Hag", "United boss")
+    assert by_source["He"][0] == by_source["Mr ten Hag"][0] == "Erik ten Hag"
+    assert by_source["Guardiola"][0] == "Pep Guardiola"
+
+
 def test_organisations_and_places(nlp) -> None:
     found = ents(nlp, "The State Department and the Department of Veterans Affairs wrote to the Committee "
                       "for a Responsible Federal Budget in Kent County.")
@@ -140,6 +157,32 @@ def test_organisations_and_places(nlp) -> None:
     assert ("Kent County", "GPE") in found  # Kent is a first name, but this is a place
     found = ents(nlp, "John Jay College hired Mark Ellison.")
     assert ("John Jay College", "ORG") in found and ("Mark Ellison", "PERSON") in found
+
+
+def test_two_names_joined_by_and_stay_two(nlp) -> None:
+    found = ents(nlp, "Israel and Hamas agreed. Talks with Ryan and Senate leaders began.")
+    assert ("Israel", "GPE") in found and ("Hamas", "ORG") in found
+    assert not [e for e in found if " and " in e[0]]
+    # a multi-word organisation still takes a name before "and"
+    assert ("Central and East European Coalition", "ORG") in ents(nlp, "The Central and East European Coalition met.")
+
+
+def test_a_day_after_an_organisation_is_a_date(nlp) -> None:
+    found = ents(nlp, "He told the Security Council on Wednesday and CBS News on Super Tuesday.")
+    assert ("Security Council", "ORG") in found and ("Wednesday", "DATE") in found
+    assert ("CBS News", "ORG") in found
+    assert ("Committee on Foreign Relations", "ORG") in ents(nlp, "He wrote to the Committee on Foreign Relations.")
+
+
+def test_a_company_suffix_makes_an_organisation(nlp) -> None:
+    assert ("Siemens AG", "ORG") in ents(nlp, "Prices fell. Siemens AG plans to cut jobs.")
+    assert ("Barclays PLC", "ORG") in ents(nlp, "Shares in Barclays PLC fell.")
+
+
+def test_a_particle_inside_a_name(nlp) -> None:
+    """'ten' is a number word, but between a first name and a capitalised word it is a name part."""
+    assert ("Erik ten Hag", "PERSON") in ents(nlp, "Coach Erik ten Hag said so.")
+    assert ("Virgil van Dijk", "PERSON") in ents(nlp, "Virgil van Dijk said so.")
 
 
 def test_plural_groups_are_norp_and_nationalities_adjectives(nlp) -> None:

@@ -351,6 +351,11 @@ _MIN_PART = 2  # letters in each half of a lowercase split
 # each half of a lowercase split must be at least this frequent (zipf 3: once per million words);
 # rarer "words" are mostly abbreviations and fragments ("ina", "tha", "ons")
 _MIN_PART_FREQUENCY = 1e-6
+# wordfreq's list is read off the web, so the commonest glues are in it ("thatthe", "tothe"):
+# a listed token is split too when the two words are this many times likelier, side by side,
+# than the token is as one word (glues score 500 to 100,000; "toon" 204, "thereto" 65, "beget" 48)
+_GLUE_OVER_WORD = 500.0
+_MAX_PAIR_FREQUENCY = 3e-3  # above any two words side by side ("the" is 0.05): a word likelier is no glue
 _TOKEN_LIMIT = 300  # how far to look for the ends of a whitespace-delimited token
 
 
@@ -416,13 +421,15 @@ def _case_glue(text: str, cap: int) -> Damage | None:
 def _lower_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
     """'intohigh': two frequent lowercase words glued, where a dropped link was between them.
 
-    Only a token that is no English word is split, at the cut whose halves are the likeliest
-    pair of frequent words; compounds of a prefix or suffix ("undertaxed", "yearslong") are
-    not. Returns where to insert the space.
+    Only a token that is no English word, or a listed one far rarer than its two halves side
+    by side, is split, at the cut whose halves are the likeliest pair of frequent words;
+    compounds of a prefix or suffix ("undertaxed", "yearslong") are not. Returns where to
+    insert the space.
     """
     lexicon = _lexicon()
     word = text[start:end]
-    if word in lexicon:
+    as_word = lexicon.get(word, 0.0)
+    if as_word * _GLUE_OVER_WORD >= _MAX_PAIR_FREQUENCY:
         return None
     prefixes, suffixes = _glue_affixes()
     best, cut = 0.0, 0
@@ -433,7 +440,7 @@ def _lower_glue(text: str, start: int, end: int) -> tuple[int, Damage] | None:
         f_head, f_tail = lexicon.get(head, 0.0), lexicon.get(tail, 0.0)
         if min(f_head, f_tail) >= _MIN_PART_FREQUENCY and f_head * f_tail > best:
             best, cut = f_head * f_tail, i
-    if not cut or _protected(text, start):
+    if not cut or best < as_word * _GLUE_OVER_WORD or _protected(text, start):
         return None
     return start + cut, Damage("glued", start, end, "two lowercase words glued together")
 

@@ -652,9 +652,11 @@ class LightTagger:
                     leftovers.append(seg)
                     continue
                 start, end, label = org
-                if start == seg[0] and leftovers and start >= 2 and lowers[start - 1] in ("and", "&") \
-                        and leftovers[-1][-1] == start - 2 and label == "ORG":
-                    start = leftovers.pop()[0]  # "the Central and East European Coalition"
+                if start == seg[0] and end - start > 1 and leftovers and start >= 2 and lowers[start - 1] in ("and", "&") \
+                        and leftovers[-1][-1] == start - 2 and label == "ORG" and not self._is_place(w, leftovers[-1]) \
+                        and not any(lowers[k] in self.lex.weekdays or lowers[k] in self.lex.months for k in leftovers[-1]):
+                    # "the Central and East European Coalition"; not "Israel and Hamas" (two names)
+                    start = leftovers.pop()[0]
                 ents.append((start, end, label))
                 covered = max(covered, end)
                 for rest in ([k for k in seg if k < start], [k for k in seg if k >= end]):
@@ -714,7 +716,7 @@ class LightTagger:
                     break
                 if word in lex.groups or word in lex.weekdays or pos[x] == "ADJ" or word in lex.months and not (e == k + 1 and first):
                     break
-                if word not in lex.first_names and (word in lex.verbs or word in lex.closed):
+                if word not in lex.first_names and word not in lex.particles and (word in lex.verbs or word in lex.closed):
                     break  # a title-case line: "Marco Rubio Responds", "Sanders Is"
                 e += 1
             if stop == "org":
@@ -782,10 +784,11 @@ class LightTagger:
                 if not cap[k] or w.starts[k] == 1:
                     break
                 x = k
-                while x < n and cap[x] and w.starts[x] != 1 and lowers[x] not in lex.role_words and lowers[x] not in lex.first_names:
+                while x < n and cap[x] and w.starts[x] != 1 and lowers[x] not in lex.role_words and lowers[x] not in lex.first_names \
+                        and lowers[x] not in lex.weekdays and lowers[x] not in lex.months:  # "Council on Wednesday"
                     x += 1
-                if x == k:
-                    break
+                if x == k or x < n and cap[x] and (lowers[x] in lex.weekdays or lowers[x] in lex.months):
+                    break  # not "CBS News on Super" (Tuesday)
                 j = end = x
                 joined = True
                 if x < n and cap[x]:

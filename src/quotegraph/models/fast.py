@@ -37,6 +37,7 @@ from quotegraph.clean import Cleaned, clean
 from quotegraph.errors import QuotegraphError
 from quotegraph.extractors.lexicon import data_lines
 from quotegraph.extractors.signed import add_signed
+from quotegraph.light_tags import light_lexicon
 from quotegraph.model import Attribution, Kind, Span
 from quotegraph.models import clusters, shipped_model_dir
 from quotegraph.models.crf import LinearChain, save
@@ -644,9 +645,8 @@ def _cut_at_glued(cleaned: Cleaned, tt: TokenizedText, found: Found) -> Found:
     """Content never runs across a glued word boundary ('Secretary"The facts'): the scraper
     dropped text there (a link, a caption), so the words on the far side of it from the cue
     belong to another sentence or speaker. The cleaner records where it separated glued words.
-    A lowercase word glued after another word ('intohigh', 'Trumpsupporters') is the exception:
-    the link dropped between them sat inside one sentence, and cutting there loses the rest of
-    the content."""
+    Glue inside a sentence is the exception (`_inside_sentence`): the link dropped there sat
+    inside one sentence, and cutting there loses the rest of the content."""
     if not cleaned.inserted or not found.content:
         return found
     content = found.content
@@ -654,12 +654,32 @@ def _cut_at_glued(cleaned: Cleaned, tt: TokenizedText, found: Found) -> Found:
     text = cleaned.text
     for k, original in enumerate(cleaned.inserted):
         boundary = original + k  # the working offset of the space put in at the glue
-        if text[boundary - 1 : boundary].islower() and text[boundary + 1 : boundary + 2].islower():
+        if _inside_sentence(text, boundary):
             continue
         before = [i for i in content if tt.starts[i] < boundary]
         if before and len(before) < len(content):
             content = [i for i in content if tt.starts[i] > boundary] if cue_start > boundary else before
     return found if content == found.content else replace(found, content=content)
+
+
+_NEVER_LAST = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PART"})  # word classes that do not end a sentence
+
+
+def _inside_sentence(text: str, boundary: int) -> bool:
+    """Whether the glue at the space ``boundary`` of the working text sits inside a sentence:
+    two lowercase words ('intohigh'), a lowercase word on a name ('Trumpsupporters'), or a word
+    that cannot end a sentence before a capital ('thatAt', 'aboutVladimir'); not a sentence end
+    ('yesterdayOn Monday', 'reopen.At')."""
+    before, after = text[boundary - 1 : boundary], text[boundary + 1 : boundary + 2]
+    if not before.islower() or not after.isalpha():
+        return False
+    if after.islower():
+        return True
+    start = boundary - 1
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    closed = light_lexicon().closed.get(text[start:boundary].lower())
+    return closed is not None and closed[0] in _NEVER_LAST
 
 
 def _with_quote_marks(tt: TokenizedText, content: list[int]) -> list[int]:
