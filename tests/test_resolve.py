@@ -207,3 +207,24 @@ def test_source_named_like_a_person_but_tagged_org_takes_a_pronoun() -> None:
     told = by_cue["told"]
     assert told.source.text == "she" and told.resolution.method == Method.PRONOUN
     assert result.speaker(told.speaker_id).name == "Elena Varga"
+
+
+APPOSED = (
+    "Senator Rand Paul, Republican of Kentucky, called the bill a disgrace.\n"
+    "In addition to Senator Paul, two members of Congress from Ohio, said they would vote no.\n"
+    "Reporters met Senator Paul, Republican leaders said on Friday.\n"
+)
+
+
+def test_a_source_set_off_after_a_name_is_that_person() -> None:
+    """The extractor left the name out of the source ("Republican of Kentucky,"); the commas
+    around it make it the name's apposition, but only after a name that opens its sentence."""
+    resolved, speakers = run(APPOSED, [("Republican of Kentucky,", 1), ("two members of Congress from Ohio,", 1),
+                                       ("Republican leaders", 1)])
+    apposed, after_preposition, new_subject = resolved
+    assert speaker_of(apposed, speakers).name == "Rand Paul"
+    assert apposed.resolution.method == Method.TITLE
+    assert apposed.resolution.chain[0].rule == "apposition to 'Rand Paul'"
+    for other in (after_preposition, new_subject):
+        speaker = speaker_of(other, speakers)
+        assert speaker is None or speaker.name != "Rand Paul"

@@ -841,6 +841,12 @@ class _Resolver:
             method = Method.SURNAME if chain else Method.NAME
             self.record(entity, source, "previous speaker", chain)
             return entity, Resolution(method, chain)
+        apposed = self.apposition_to_name(toks)
+        if apposed is not None:
+            entity, span = apposed
+            chain = (Link(source, span, f"apposition to '{entity.name}'"),)
+            self.record(entity, source, "apposition", chain)
+            return entity, Resolution(Method.TITLE, chain)
         # plural nouns ("officials", "sources") are unnamed groups unless an organisation
         plural = root.tag_ in ("NNS", "NNPS")
         found = head_role(words) if not plural else None
@@ -861,6 +867,25 @@ class _Resolver:
         ):
             return self.resolve_org(source, toks, root)
         return self.resolve_description(source, words, root, plural)
+
+    def apposition_to_name(self, toks: Sequence[Token]) -> tuple[Entity, Span] | None:
+        """"Senator Rand Paul, Republican of Kentucky, called": a source set off by commas right
+        after a person's name describes that person (the extractor cut the name off), when the
+        name opens its sentence, after capitalised words at most ("But Senator"). Not after a
+        preposition ("In addition to Mr. Regalado, two members of Congress, ...") nor without the
+        closing comma ("... met Rand Paul, Republican leaders said"): there it is someone else."""
+        first, last = toks[0].i, toks[-1].i
+        closed = self.doc[last].text == "," or last + 1 < len(self.doc) and self.doc[last + 1].text == ","
+        if first < 2 or self.doc[first - 1].text != "," or not closed:
+            return None
+        name_end = self.doc[first - 2]
+        hit = self.person_at(name_end, [name_end])
+        if hit is None or hit[0] is None or self.span_of(name_end, name_end).end != hit[1].end:
+            return None
+        opening = [t for t in name_end.sent if t.idx < self.ann.cleaned.to_working(hit[1].start)]
+        if any(not (t.is_punct or t.is_space or t.text[:1].isupper()) for t in opening):
+            return None
+        return hit[0], hit[1]
 
     def person_at(self, root: Token, toks: Sequence[Token]) -> tuple[Entity | None, Span] | None:
         """The person whose name contains the root of a mention, (None, span) if ambiguous."""
