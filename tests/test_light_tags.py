@@ -185,6 +185,11 @@ def test_a_particle_inside_a_name(nlp) -> None:
     assert ("Virgil van Dijk", "PERSON") in ents(nlp, "Virgil van Dijk said so.")
 
 
+@pytest.mark.parametrize("name", ["Olaf Scholz", "Recep Tayyip Erdogan", "Narendra Modi", "Sadiq Khan", "Giorgia Meloni"])
+def test_international_first_names_start_a_person(nlp, name: str) -> None:
+    assert (name, "PERSON") in ents(nlp, f"Later {name} said the talks had failed.")
+
+
 def test_plural_groups_are_norp_and_nationalities_adjectives(nlp) -> None:
     doc = nlp("Republicans said the Russian Foreign Minister Sergey Lavrov was wrong.")
     assert ("Republicans", "NORP") in [(e.text, e.label_) for e in doc.ents]
