@@ -387,6 +387,30 @@ def test_content_runs_across_a_word_that_cannot_end_a_sentence(text: str) -> Non
     assert fast._cut_at_glued(cleaned, tt, found) is found
 
 
+def _according(text: str) -> tuple[str, str] | None:
+    tt = tokenize(text)
+    first = _index(tt, "according") if "according" in tt.words else _index(tt, "According")
+    found = fast._according_to(tt, first, first + 1)
+    if found is None:
+        return None
+    source, content = found
+    return (text[tt.starts[source[0]] : tt.ends[source[-1]]], text[tt.starts[content[0]] : tt.ends[content[-1]]])
+
+
+def test_according_to_gives_its_own_source_and_content() -> None:
+    """The fallback for an 'according to' cue the role tagger left without content."""
+    assert _according("Prices rose by 4 percent, according to the Labor Department.") == (
+        "the Labor Department", "Prices rose by 4 percent")
+    assert _according("According to two people familiar with the matter, the firm is reviewing its stake.") == (
+        "two people familiar with the matter", "the firm is reviewing its stake")
+    assert _according('He watched the videos on Thursday, according to his lawyers, and said "no."') == (
+        "his lawyers", "He watched the videos on Thursday")
+    assert _according("The number is lower (closer to 15 percent, according to Factcheck.org).") is None
+    assert _according("According to him.") is None  # nothing left to be the content
+    tt = tokenize("He said so, agreeing to the terms.")
+    assert fast._according_to(tt, _index(tt, "agreeing"), _index(tt, "to")) is None
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 
