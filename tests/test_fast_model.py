@@ -411,6 +411,31 @@ def test_according_to_gives_its_own_source_and_content() -> None:
     assert fast._according_to(tt, _index(tt, "agreeing"), _index(tt, "to")) is None
 
 
+def _said(text: str, cue: str) -> tuple[str, str] | None:
+    tt = tokenize(text)
+    words = cue.split()
+    first = _index(tt, words[0])
+    found = fast._said_fallback(tt, first, first + len(words) - 1)
+    if found is None:
+        return None
+    source, content = found
+    return (text[tt.starts[source[0]] : tt.ends[source[-1]]], text[tt.starts[content[0]] : tt.ends[content[-1]]])
+
+
+def test_a_saying_verb_without_content_gets_it_from_the_punctuation() -> None:
+    """The fallback for a 'said' the role tagger left without content: the three shapes whose
+    boundaries the punctuation fixes, and what it leaves alone."""
+    assert _said("Lenox was a juggernaut, Mr. Clarke said.", "said") == ("Mr. Clarke", "Lenox was a juggernaut")
+    assert _said("The campaign says the candidate will announce plans Friday.", "says") == (
+        "The campaign", "the candidate will announce plans Friday")
+    assert _said("The governor added:\n\nIt is typical of her. She knows nothing.\n\nNext.", "added :") == (
+        "The governor", "It is typical of her. She knows nothing.")
+    assert _said("That said, the plan has flaws.", "said") is None  # a set phrase
+    assert _said("Eric Trump called the plan a disaster.", "called") is None  # not nearly always a cue
+    assert _said('Brian Baker, an adviser, said "it will start this week."', "said") is None  # quotation
+    assert _said("Its first ad, the adviser to the family who oversees the campaign of the group, said.", "said") is None
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 
