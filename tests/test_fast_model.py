@@ -436,6 +436,22 @@ def test_a_saying_verb_without_content_gets_it_from_the_punctuation() -> None:
     assert _said("Its first ad, the adviser to the family who oversees the campaign of the group, said.", "said") is None
 
 
+def test_a_subjects_second_verb_shares_its_source() -> None:
+    """'Trump tweeted ... and encouraged ...', 'DuVernay said, emphasizing ...': the second cue takes
+    the first one's source; not across sentences, not when a pronoun between could be the subject."""
+    def shared(text: str, first_cue: str, second_cue: str) -> list[str]:
+        tt = tokenize(text)
+        a, b = _index(tt, first_cue), _index(tt, second_cue)
+        source = list(range(0, _index(tt, first_cue)))
+        found = [fast.Found((a, a), source, [a + 1], 0.9, 0.9, 0.9), fast.Found((b, b), [], [b + 1], 0.9, 1.0, 0.9)]
+        return [tt.words[i] for i in fast._shared_sources(tt, found)[1].source]
+
+    assert shared("Trump tweeted that Machado was wrong and encouraged voters to stay home.", "tweeted", "encouraged") == ["Trump"]
+    assert shared("DuVernay said so, emphasizing why it matters.", "said", "emphasizing") == ["DuVernay"]
+    assert shared("Police say he posed a threat and refused to stop.", "say", "refused") == []
+    assert shared("Trump tweeted that she was wrong. Encouraged by it, voters stayed home.", "tweeted", "Encouraged") == []
+
+
 def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     from quotegraph.errors import QuotegraphError
 

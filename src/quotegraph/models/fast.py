@@ -626,7 +626,7 @@ class FastExtractor:
                 else:
                     source_p = 1.0
                 found.append(Found((first, last), source, content, cue_p, source_p, content_p))
-            out.append(found)
+            out.append(_shared_sources(article.tokens, found))
         return out
 
     def attribution(self, cleaned: Cleaned, tt: TokenizedText, found: Found) -> Attribution:
@@ -752,6 +752,29 @@ def _said_fallback(tt: TokenizedText, first: int, last: int) -> tuple[list[int],
     # "The campaign says the candidate will announce ...": source opens the sentence
     content = list(range(after, end))
     return (before, content) if len(content) >= 3 else None
+
+
+_COORDINATORS = frozenset({"and", "but", "or"})
+_SUBJECT_PRONOUNS = frozenset({"i", "we", "you", "he", "she", "it", "they"})
+
+
+def _shared_sources(tt: TokenizedText, found: list[Found]) -> list[Found]:
+    """A cue the role tagger gave no source takes the source of the cue before it in the same
+    sentence when it is that subject's second verb: coordinated ('Trump tweeted that ... and
+    encouraged Americans to ...') or a participle after a comma ('DuVernay said, emphasizing ...')."""
+    out: list[Found] = []
+    for f in found:
+        first = f.cue[0]
+        if not f.source and out and out[-1].source and tt.sent_of[out[-1].cue[1]] == tt.sent_of[first] \
+                and out[-1].cue[1] < first and first > 0 and first not in out[-1].content:
+            before = tt.words[first - 1].lower()
+            participle = before == "," and tt.words[first].lower().endswith("ing")
+            coordinated = before in _COORDINATORS or first > 1 and before in {"also", "then"} and tt.words[first - 2].lower() in _COORDINATORS
+            embedded = any(w.lower() in _SUBJECT_PRONOUNS for w in tt.words[out[-1].cue[1] + 1 : first])
+            if participle or coordinated and not embedded:
+                f = replace(f, source=list(out[-1].source), source_p=out[-1].source_p)
+        out.append(f)
+    return out
 
 
 _NEVER_LAST = frozenset({"DET", "ADP", "CCONJ", "SCONJ", "PART"})  # word classes that do not end a sentence
