@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from quotegraph.extractors.lexicon import cue_prepositions, infinitive_cues, reporting_verbs, source_phrases
-from quotegraph.extractors.signed import add_signed
+from quotegraph.extractors.formats import add_formatted
 from quotegraph.extractors.quotes import Quote, find_quotes
 from quotegraph.model import Attribution, Kind, Span
 
@@ -108,7 +108,7 @@ class RuleExtractor:
         candidates = self._dedupe(candidates)
         self._continue_quotes(candidates, quotes, text)
         candidates.extend(self._floating_quotes(candidates, quotes, doc, text))
-        return add_signed(annotated.cleaned, [self._finish(c, annotated, text) for c in candidates])
+        return add_formatted(annotated.cleaned, [self._finish(c, annotated, text) for c in candidates])
 
     # -- reporting verbs -------------------------------------------------------------------
 

@@ -120,7 +120,7 @@ def add_signed(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attrib
     added = list(attributions)
     for s in signed:
         content, cue, source = span(s.content), span(s.cue), span(s.source)
-        if any(_covers(a, content, cue) for a in attributions):
+        if any(already_covered(a, content, cue) for a in attributions):
             continue
         added.append(
             Attribution(content=content, source=source, cue=cue, kind=Kind.DIRECT,
@@ -129,7 +129,8 @@ def add_signed(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attrib
     return added
 
 
-def _covers(attribution: Attribution, content: Span, cue: Span) -> bool:
+def already_covered(attribution: Attribution, content: Span, cue: Span) -> bool:
+    """Whether ``attribution`` already reports the statement of ``content`` (its cue ``cue``)."""
     if attribution.cue is not None and attribution.cue.start == cue.start:
         return True
     if attribution.content.end <= content.start or attribution.content.start >= content.end:

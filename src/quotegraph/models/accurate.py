@@ -40,7 +40,7 @@ import numpy as np
 
 from quotegraph.clean import Cleaned, clean
 from quotegraph.extractors.quotes import find_quotes
-from quotegraph.extractors.signed import add_signed
+from quotegraph.extractors.formats import add_formatted
 from quotegraph.model import Attribution, Kind, Span
 from quotegraph.models import shipped_model_dir
 from quotegraph.models.tokens import (
@@ -713,7 +713,7 @@ class AccurateExtractor:
         quotes = find_quotes(text)
         if self.snap_quotes:
             found = [replace(f, content=snap_to_quotes(f.content, quotes)) for f in found]
-        return add_signed(cleaned, [_attribution(cleaned, f, quotes) for f in found])
+        return add_formatted(cleaned, [_attribution(cleaned, f, quotes) for f in found])
 
 
 def _attribution(cleaned: Cleaned, found: Found, quotes: Sequence[Any]) -> Attribution:

@@ -36,7 +36,7 @@ import numpy as np
 from quotegraph.clean import Cleaned, clean
 from quotegraph.errors import QuotegraphError
 from quotegraph.extractors.lexicon import data_lines, reporting_verbs
-from quotegraph.extractors.signed import add_signed
+from quotegraph.extractors.formats import add_formatted
 from quotegraph.light_tags import light_lexicon
 from quotegraph.model import Attribution, Kind, Span
 from quotegraph.models import clusters, shipped_model_dir
@@ -524,7 +524,7 @@ class FastExtractor:
         CRFs decode all the articles' sequences in one batch (faster for bulk work)."""
         articles = [prepare(c, self.vocab) for c in cleaned]
         return [
-            add_signed(c, [self.attribution(c, article.tokens, _cut_at_glued(c, article.tokens, f)) for f in found])
+            add_formatted(c, [self.attribution(c, article.tokens, _cut_at_glued(c, article.tokens, f)) for f in found])
             for c, article, found in zip(cleaned, articles, self.find_many(articles))
         ]
 

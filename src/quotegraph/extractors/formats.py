@@ -1,0 +1,18 @@
+"""Statements whose format fixes every boundary, added behind any extractor: signed quotations
+(``signed.py``) and transcript turns (``transcript.py``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from quotegraph.extractors.signed import add_signed
+from quotegraph.extractors.transcript import add_transcript
+
+if TYPE_CHECKING:
+    from quotegraph.clean import Cleaned
+    from quotegraph.model import Attribution
+
+
+def add_formatted(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attribution]:
+    """``attributions`` plus the signed quotations and transcript turns none of them covers."""
+    return add_transcript(cleaned, add_signed(cleaned, attributions))
