@@ -18,13 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from quotegraph.extractors.lexicon import data_lines
 from quotegraph.extractors.quotes import DOUBLE_CLOSE, DOUBLE_OPEN, STRAIGHT
 from quotegraph.model import Attribution, Kind, Span
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from quotegraph.clean import Cleaned
 
 _DOUBLE = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT  # either way round: a scraper's marks often are not
@@ -103,14 +105,22 @@ SIGNED_RULE = "signed-quote"
 SIGNED_CONFIDENCE = 0.95  # the format fixes every boundary; 30 of 30 on PolNeAR train + dev
 
 
-def add_signed(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attribution]:
-    """``attributions`` plus the signed quotations that no attribution already covers.
+class _Statement(Protocol):
+    """What a format rule finds: working-text offsets of content, cue and source."""
 
-    A quotation is covered when an attribution has the same dash as its cue, or a content that
-    overlaps the quotation with its cue outside it (the model already gave it a speaker).
-    Statements reported *inside* the quotation (its cue inside the marks) stay as they are."""
-    signed = find_signed(cleaned.text)
-    if not signed:
+    @property
+    def content(self) -> tuple[int, int]: ...
+    @property
+    def cue(self) -> tuple[int, int]: ...
+    @property
+    def source(self) -> tuple[int, int]: ...
+
+
+def add_found(cleaned: Cleaned, attributions: list[Attribution], found: Sequence[_Statement],
+              rule: str, confidence: float) -> list[Attribution]:
+    """``attributions`` plus the statements a format rule ``found`` that none of them covers
+    (see ``already_covered``), as direct statements in offsets of the original text."""
+    if not found:
         return attributions
     original = cleaned.original
 
@@ -118,19 +128,25 @@ def add_signed(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attrib
         return Span.of(original, cleaned.to_original(piece[0]), cleaned.to_original(piece[1]))
 
     added = list(attributions)
-    for s in signed:
-        content, cue, source = span(s.content), span(s.cue), span(s.source)
+    for statement in found:
+        content, cue, source = span(statement.content), span(statement.cue), span(statement.source)
         if any(already_covered(a, content, cue) for a in attributions):
             continue
-        added.append(
-            Attribution(content=content, source=source, cue=cue, kind=Kind.DIRECT,
-                        confidence=SIGNED_CONFIDENCE, rule=SIGNED_RULE)
-        )
+        added.append(Attribution(content=content, source=source, cue=cue, kind=Kind.DIRECT,
+                                 confidence=confidence, rule=rule))
     return added
 
 
+def add_signed(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attribution]:
+    """``attributions`` plus the signed quotations that no attribution already covers."""
+    return add_found(cleaned, attributions, find_signed(cleaned.text), SIGNED_RULE, SIGNED_CONFIDENCE)
+
+
 def already_covered(attribution: Attribution, content: Span, cue: Span) -> bool:
-    """Whether ``attribution`` already reports the statement of ``content`` (its cue ``cue``)."""
+    """Whether ``attribution`` already reports the statement of ``content`` (its cue ``cue``):
+    it has the same cue, or a content that overlaps it with its cue outside it (the model
+    already gave it a speaker). Statements reported *inside* it (a cue inside the quotation or
+    turn) stay as they are."""
     if attribution.cue is not None and attribution.cue.start == cue.start:
         return True
     if attribution.content.end <= content.start or attribution.content.start >= content.end:

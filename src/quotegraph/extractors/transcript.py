@@ -22,11 +22,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from quotegraph.extractors.lexicon import data_lines
-from quotegraph.extractors.signed import already_covered
-from quotegraph.model import Attribution, Kind, Span
+from quotegraph.extractors.signed import add_found
 
 if TYPE_CHECKING:
     from quotegraph.clean import Cleaned
+    from quotegraph.model import Attribution
 
 _SPACE = r"[^\S\n]"  # spaces and tabs, no-break spaces included
 # one to three words in capitals ("PENCE", "SEN. SANDERS", "CHRIS WALLACE"), each of two letters
@@ -105,21 +105,6 @@ def find_turns(text: str) -> list[Turn]:
 
 
 def add_transcript(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attribution]:
-    """``attributions`` plus the transcript turns that no attribution already covers (same rule
-    as for signed quotations: a statement reported inside the turn stays as it is)."""
-    turns = find_turns(cleaned.text)
-    if not turns:
-        return attributions
-    original = cleaned.original
-
-    def span(piece: tuple[int, int]) -> Span:
-        return Span.of(original, cleaned.to_original(piece[0]), cleaned.to_original(piece[1]))
-
-    added = list(attributions)
-    for turn in turns:
-        content, cue, source = span(turn.content), span(turn.cue), span(turn.source)
-        if any(already_covered(a, content, cue) for a in attributions):
-            continue
-        added.append(Attribution(content=content, source=source, cue=cue, kind=Kind.DIRECT,
-                                 confidence=TRANSCRIPT_CONFIDENCE, rule=TRANSCRIPT_RULE))
-    return added
+    """``attributions`` plus the transcript turns that no attribution already covers (as for
+    signed quotations: a statement reported inside the turn stays as it is)."""
+    return add_found(cleaned, attributions, find_turns(cleaned.text), TRANSCRIPT_RULE, TRANSCRIPT_CONFIDENCE)
