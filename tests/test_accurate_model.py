@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from quotegraph.extractors.signed import SIGNED_RULE
+from quotegraph.extractors.formats import FORMATTED_RULES
 from quotegraph.model import Kind
 from quotegraph.models import accurate
 from quotegraph.models.tokens import (
@@ -434,7 +434,7 @@ def test_shipped_model_keeps_its_dev_scores() -> None:
     for article in load_split(POLNEAR, "dev"):
         annotated = annotate(clean(article.text), nlp)
         found, _speakers = resolve(annotated, extractor(annotated))
-        assert all(a.rule in ("accurate", SIGNED_RULE) and 0.0 <= a.confidence <= 1.0 for a in found)
+        assert all(a.rule in ("accurate", *FORMATTED_RULES) and 0.0 <= a.confidence <= 1.0 for a in found)
         report.add(score_article(article.text, article.attributions, found))
     missed = {
         f"{level}/{mode}": round(report.score(level, mode).f1, 3)

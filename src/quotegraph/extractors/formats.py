@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from quotegraph.extractors.signed import add_signed
-from quotegraph.extractors.transcript import add_transcript
+from quotegraph.extractors.signed import SIGNED_RULE, add_signed
+from quotegraph.extractors.transcript import TRANSCRIPT_RULE, add_transcript
 
 if TYPE_CHECKING:
     from quotegraph.clean import Cleaned
     from quotegraph.model import Attribution
+
+FORMATTED_RULES = (SIGNED_RULE, TRANSCRIPT_RULE)
+"""The ``rule`` of every attribution that ``add_formatted`` adds."""
 
 
 def add_formatted(cleaned: Cleaned, attributions: list[Attribution]) -> list[Attribution]:
