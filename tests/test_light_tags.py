@@ -73,6 +73,18 @@ def test_words_in_a_title_case_headline_are_read_like_sentence_openers(nlp) -> N
     assert not [e for e in doc.ents if e.label_ == "PERSON"]
 
 
+def test_a_headline_word_the_story_never_repeats_is_no_name(nlp) -> None:
+    story = "\n\nResidents were told to leave early, the commissioner said."
+    doc = nlp("Bushfire warning as heatwave grips south-east" + story)
+    assert token(doc, "Bushfire").pos_ == "NOUN" and not doc.ents
+    # a name the story repeats, an acronym, a place, or a long first line (a paragraph, not a headline)
+    assert token(nlp("Okafor warns of floods" + story.replace("the commissioner", "Okafor")), "Okafor").pos_ == "PROPN"
+    assert token(nlp("GOP warns of floods" + story), "GOP").pos_ == "PROPN"
+    assert token(nlp("Washington sends aid" + story), "Washington").pos_ == "PROPN"  # a listed place
+    paragraph = "Okafor warned of floods on Monday as " + "heavy rain fell and rivers rose " * 5 + "in the north."
+    assert token(nlp(paragraph + story), "Okafor").pos_ == "PROPN"
+
+
 def test_participles_and_ly_words_before_a_noun_are_adjectives(nlp) -> None:
     found = tags(nlp, "A retired general and the family of a deadly storm's victim spoke.")
     assert found["retired"][0] == "ADJ"

@@ -29,6 +29,7 @@ while a missing one only leaves it unresolved.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -58,6 +59,7 @@ _DASHES = {"--", "—", "–", "---"}
 # parts of speech that make up a noun chunk, and how a non-head word of a chunk hangs on its head
 _CHUNK_POS = {"DET", "ADJ", "NOUN", "PROPN", "NUM"}
 _CHUNK_DEP = {"DET": "det", "ADJ": "amod", "NUM": "nummod", "PRON": "poss", "PUNCT": "punct", "SPACE": "dep"}
+_MAX_HEADLINE_TOKENS = 30  # a longer first line is a paragraph of the story, not its headline
 
 
 @dataclass(frozen=True)
@@ -463,6 +465,7 @@ class LightTagger:
 
         self._end_line(w, n, line_caps, line, cap_mid, initial_caps, title_line)
 
+        headline_once = self._headline_once(w, initial_caps)
         for i in initial_caps:
             text, low = texts[i], lowers[i]
             if text in cap_mid or text in surnames:
@@ -474,7 +477,8 @@ class LightTagger:
             elif (i in title_line or not self._name_follows(w, i)) and (
                 low in lower_seen or low in lex.common
                 or low not in lex.first_names and low not in lex.groups and (
-                    _looks_plural(low) or i in title_line and self.lower_word(low)[0] in ("VERB", "ADV"))
+                    _looks_plural(low) or i in title_line and self.lower_word(low)[0] in ("VERB", "ADV")
+                    or i in headline_once)
             ):
                 pos[i], tag[i], lemma[i] = self.lower_word(low)  # "Critics said": a common word
                 w.cap[i] = False
@@ -534,6 +538,21 @@ class LightTagger:
                 cap_mid.update(w.texts[k] for k in line_caps if not w.texts[k].isupper())
             line_caps.clear()
         line[0], line[1], line[2] = 0, 0, len(initial_caps)
+
+    def _headline_once(self, w: _Words, initial_caps: list[int]) -> set[int]:
+        """Capitalised words of a short first line (the headline) that the article never writes
+        again: a name in a headline comes back in the story, so "Bushfire warning as heatwave
+        grips south-east" names no "Bushfire". Not an acronym ("GOP", "WSJ") nor a listed place
+        ("America"): a headline may abbreviate what the story spells out."""
+        end = next((k for k, text in enumerate(w.texts) if "\n" in text), None)
+        if end is None or end > _MAX_HEADLINE_TOKENS:
+            return set()  # one line, or a long one: no headline above a story
+        candidates = [i for i in initial_caps if i < end and w.lowers[i] not in self.lex.places
+                      and not (len(w.texts[i]) > 1 and w.texts[i].isupper())]
+        if not candidates:
+            return set()
+        counts = Counter(w.lowers)
+        return {i for i in candidates if counts[w.lowers[i]] == 1}
 
     def _verb_like(self, word: str) -> bool:
         """A lower-case word that is probably a verb right after a relative "that"."""
