@@ -544,9 +544,9 @@ class LightTagger:
         again: a name in a headline comes back in the story, so "Bushfire warning as heatwave
         grips south-east" names no "Bushfire". Not an acronym ("GOP", "WSJ") nor a listed place
         ("America"): a headline may abbreviate what the story spells out."""
-        end = next((k for k, text in enumerate(w.texts) if "\n" in text), None)
-        if end is None or end > _MAX_HEADLINE_TOKENS:
-            return set()  # one line, or a long one: no headline above a story
+        end = next((k for k, text in enumerate(w.texts[: _MAX_HEADLINE_TOKENS + 1]) if "\n" in text), None)
+        if end is None:
+            return set()  # one line, or a long first one: no headline above a story
         candidates = [i for i in initial_caps if i < end and w.lowers[i] not in self.lex.places
                       and not (len(w.texts[i]) > 1 and w.texts[i].isupper())]
         if not candidates:
